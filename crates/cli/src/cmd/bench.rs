@@ -1,0 +1,30 @@
+//! `yolo-basin bench <what>`: benchmarks, each quoting its speed as a ratio to a baseline
+//! measured in the same run.
+
+use clap::Subcommand;
+
+use super::{bench_infer, bench_synth, bench_train};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// Simulator: the paper's 1,160-tile data set and one whole scene.
+    Synth(bench_synth::Args),
+    /// Tile inference: fast (folded, fused kernels) path against plain burn; peak memory.
+    Infer(bench_infer::Args),
+    /// Training step speed (images/s) for a network and batch size.
+    Train(bench_train::Args),
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.what {
+        What::Synth(a) => bench_synth::run(a),
+        What::Infer(a) => bench_infer::run(a),
+        What::Train(a) => bench_train::run(a),
+    }
+}

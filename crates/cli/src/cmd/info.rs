@@ -1,0 +1,8 @@
+//! `yolo-basin info` (not built yet: see docs/ARCHITECTURE.md for who owns it).
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`info` is not built yet")
+}

@@ -1,0 +1,12 @@
+pub mod bench;
+pub mod bench_infer;
+pub mod bench_synth;
+pub mod bench_train;
+pub mod detect;
+pub mod eval;
+pub mod info;
+pub mod phase;
+pub mod predict;
+pub mod raster;
+pub mod synth;
+pub mod train;

@@ -1,0 +1,8 @@
+//! `yolo-basin predict` (not built yet: see docs/ARCHITECTURE.md for who owns it).
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`predict` is not built yet")
+}

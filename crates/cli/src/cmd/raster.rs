@@ -1,0 +1,8 @@
+//! `yolo-basin raster` (not built yet: see docs/ARCHITECTURE.md for who owns it).
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`raster` is not built yet")
+}

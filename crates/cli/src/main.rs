@@ -1,0 +1,60 @@
+//! `yolo-basin`: the command-line edge over the library crates. Each subcommand lives in
+//! its own module under `cmd/` with an `Args` (clap) and a `run`.
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Find mining subsidence basins in InSAR interferograms (Light YOLO-Basin, 2022).
+///
+/// Typical use: `yolo-basin detect scene.tif -o basins.geojson` on a wrapped-phase
+/// GeoTIFF, GAMMA raster or rendered picture; `yolo-basin synth` to make simulated
+/// training data with exact labels; `yolo-basin train` and `yolo-basin eval` to make
+/// and measure models.
+#[derive(Parser)]
+#[command(name = "yolo-basin", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Detect subsidence basins in a whole scene (tiles, detects, stitches; GeoJSON/CSV/COCO out).
+    Detect(cmd::detect::Args),
+    /// Simulate interferograms of mining subsidence with exact labels (data sets and whole scenes).
+    Synth(cmd::synth::Args),
+    /// Train a detector on a simulated or user-labelled data set.
+    Train(cmd::train::Args),
+    /// Evaluate detections against ground truth, exactly as pycocotools' COCOeval (bbox).
+    Eval(cmd::eval::Args),
+    /// Run a model on a folder of tiles or pictures; write COCO results and annotated PNGs.
+    Predict(cmd::predict::Args),
+    /// Describe a model or weights file: layers, parameters, GFLOPs, memory (paper's Table 3).
+    Info(cmd::info::Args),
+    /// Inspect and convert rasters (GeoTIFF, GAMMA raw) as GDAL would report them.
+    Raster(cmd::raster::Args),
+    /// Phase tools: Goldstein filter, multilook, render wrapped phase to colour pictures.
+    Phase(cmd::phase::Args),
+    /// Benchmarks (speed and memory), each against a baseline measured in the same run.
+    Bench(cmd::bench::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Detect(a) => cmd::detect::run(a),
+        Command::Synth(a) => cmd::synth::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
+        Command::Info(a) => cmd::info::run(a),
+        Command::Raster(a) => cmd::raster::run(a),
+        Command::Phase(a) => cmd::phase::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}

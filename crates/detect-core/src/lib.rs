@@ -1,0 +1,1 @@
+//! detect-core (skeleton; see the crate's owner brief)

@@ -1,0 +1,1 @@
+//! insar (skeleton; see the crate's owner brief)

@@ -1,0 +1,1 @@
+//! kernels (skeleton; see the crate's owner brief)

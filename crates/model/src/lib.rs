@@ -1,0 +1,1 @@
+//! model (skeleton; see the crate's owner brief)

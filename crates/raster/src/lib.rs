@@ -1,0 +1,1 @@
+//! raster (skeleton; see the crate's owner brief)

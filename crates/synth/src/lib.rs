@@ -1,0 +1,1 @@
+//! synth (skeleton; see the crate's owner brief)

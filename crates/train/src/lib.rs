@@ -1,0 +1,1 @@
+//! train (skeleton; see the crate's owner brief)

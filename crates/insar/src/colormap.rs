@@ -1,0 +1,255 @@
+//! Colour maps for wrapped phase, tabulated or defined as the software that draws the
+//! pictures users bring defines them. All take `t ∈ [0, 1]` (−π ↦ 0, π ↦ 1).
+
+use crate::error::InsarError;
+use std::fmt;
+use std::str::FromStr;
+
+/// A palette for rendering wrapped phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Colormap {
+    /// cmocean `phase` (Thyng et al. 2016): a perceptually uniform cyclic map of nearly
+    /// constant lightness, as used for wrapped phase in MintPy/LiCSBAS-style figures.
+    Cyclic,
+    /// matplotlib `jet`, continuous: dark blue at −π to dark red at π (not cyclic).
+    Jet,
+    /// matplotlib `jet` quantised to 64 levels (`get_cmap('jet', 64)`, MATLAB's default size).
+    Jet64,
+    /// HSV hue wheel at full saturation and value: red → yellow → green → cyan → blue →
+    /// magenta → red (close to matplotlib `hsv`).
+    Hsv,
+    /// The pastel colour wheel of GAMMA `rasmph`/`dismph` (and SNAP): pink → orange → yellow →
+    /// green → cyan → blue → violet → magenta with increasing phase, piecewise linear through
+    /// vertices measured from GAMMA's palette as transcribed by pygmtsar/MintPy (`dismph`).
+    Gamma,
+    /// Grey ramp, black at −π to white at π.
+    Gray,
+}
+
+impl Colormap {
+    /// Every colormap, e.g. for random draws in the simulator.
+    pub const ALL: [Colormap; 6] = [
+        Colormap::Cyclic,
+        Colormap::Jet,
+        Colormap::Jet64,
+        Colormap::Hsv,
+        Colormap::Gamma,
+        Colormap::Gray,
+    ];
+
+    /// The name used on the command line and by [`FromStr`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Colormap::Cyclic => "cyclic",
+            Colormap::Jet => "jet",
+            Colormap::Jet64 => "jet64",
+            Colormap::Hsv => "hsv",
+            Colormap::Gamma => "gamma",
+            Colormap::Gray => "gray",
+        }
+    }
+
+    /// Whether the first and last colours meet (no seam at ±π).
+    pub fn is_cyclic(self) -> bool {
+        matches!(self, Colormap::Cyclic | Colormap::Hsv | Colormap::Gamma)
+    }
+
+    /// Number of distinct levels when the map is quantised (`Jet64`), `None` when continuous.
+    pub fn levels(self) -> Option<usize> {
+        match self {
+            Colormap::Jet64 => Some(64),
+            _ => None,
+        }
+    }
+
+    /// Colour at `t`, clamped to [0, 1]; NaN gives black.
+    pub fn color(self, t: f32) -> [u8; 3] {
+        if t.is_nan() {
+            return [0, 0, 0];
+        }
+        let t = t.clamp(0.0, 1.0);
+        let rgb = match self {
+            Colormap::Cyclic => interpolate(&CMOCEAN_PHASE, t),
+            Colormap::Jet => jet(t),
+            Colormap::Jet64 => {
+                // matplotlib's N-colour lookup: bin ⌊t·N⌋ (t = 1 in the last), colour jet(i/(N−1)).
+                let i = ((t * 64.0) as usize).min(63);
+                jet(i as f32 / 63.0)
+            }
+            Colormap::Hsv => hsv_hue(t),
+            Colormap::Gamma => interpolate(&GAMMA_WHEEL, t),
+            Colormap::Gray => [t, t, t],
+        };
+        rgb.map(|c| (c * 255.0).round().clamp(0.0, 255.0) as u8)
+    }
+}
+
+impl fmt::Display for Colormap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Colormap {
+    type Err = InsarError;
+
+    /// Case-insensitive; also accepts the aliases `phase`, `cmocean`, `grey`, `dismph`, `rasmph`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        let found = match lower.as_str() {
+            "phase" | "cmocean" => Some(Colormap::Cyclic),
+            "grey" => Some(Colormap::Gray),
+            "dismph" | "rasmph" => Some(Colormap::Gamma),
+            _ => Colormap::ALL.into_iter().find(|c| c.name() == lower),
+        };
+        found.ok_or_else(|| InsarError::UnknownColormap(s.to_string()))
+    }
+}
+
+/// matplotlib `jet` segment data (x, value) per channel.
+const JET_R: [(f32, f32); 5] = [
+    (0.0, 0.0),
+    (0.35, 0.0),
+    (0.66, 1.0),
+    (0.89, 1.0),
+    (1.0, 0.5),
+];
+const JET_G: [(f32, f32); 6] = [
+    (0.0, 0.0),
+    (0.125, 0.0),
+    (0.375, 1.0),
+    (0.64, 1.0),
+    (0.91, 0.0),
+    (1.0, 0.0),
+];
+const JET_B: [(f32, f32); 5] = [
+    (0.0, 0.5),
+    (0.11, 1.0),
+    (0.34, 1.0),
+    (0.65, 0.0),
+    (1.0, 0.0),
+];
+
+fn jet(t: f32) -> [f32; 3] {
+    [segment(&JET_R, t), segment(&JET_G, t), segment(&JET_B, t)]
+}
+
+/// Piecewise-linear value of sorted (x, y) breakpoints at t ∈ [0, 1].
+fn segment(points: &[(f32, f32)], t: f32) -> f32 {
+    for pair in points.windows(2) {
+        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+        if t <= x1 {
+            return y0 + (y1 - y0) * (t - x0) / (x1 - x0);
+        }
+    }
+    points.last().map_or(0.0, |p| p.1)
+}
+
+/// Piecewise-linear colour between (position, rgb) anchors spanning [0, 1].
+fn interpolate(anchors: &[(f32, [f32; 3])], t: f32) -> [f32; 3] {
+    for pair in anchors.windows(2) {
+        let ((x0, c0), (x1, c1)) = (pair[0], pair[1]);
+        if t <= x1 {
+            let f = (t - x0) / (x1 - x0);
+            return [0, 1, 2].map(|i| c0[i] + (c1[i] - c0[i]) * f);
+        }
+    }
+    anchors.last().map_or([0.0; 3], |a| a.1)
+}
+
+fn hsv_hue(t: f32) -> [f32; 3] {
+    let h = (t * 6.0) % 6.0;
+    let f = h - h.floor();
+    match h as usize {
+        0 => [1.0, f, 0.0],
+        1 => [1.0 - f, 1.0, 0.0],
+        2 => [0.0, 1.0, f],
+        3 => [0.0, 1.0 - f, 1.0],
+        4 => [f, 0.0, 1.0],
+        _ => [1.0, 0.0, 1.0 - f],
+    }
+}
+
+/// GAMMA's wrapped-phase wheel: vertices at k/64 of its 64-colour palette, in 0..255 units
+/// scaled to [0, 1]. Between vertices the palette is linear to within one level; the last
+/// vertex repeats the first so the wheel closes.
+const GAMMA_WHEEL: [(f32, [f32; 3]); 7] = [
+    (0.0 / 64.0, [246.0 / 255.0, 121.0 / 255.0, 205.0 / 255.0]),
+    (17.0 / 64.0, [246.0 / 255.0, 227.0 / 255.0, 99.0 / 255.0]),
+    (22.0 / 64.0, [200.0 / 255.0, 246.0 / 255.0, 125.0 / 255.0]),
+    (39.0 / 64.0, [94.0 / 255.0, 246.0 / 255.0, 231.0 / 255.0]),
+    (43.0 / 64.0, [123.0 / 255.0, 204.0 / 255.0, 246.0 / 255.0]),
+    (60.0 / 64.0, [229.0 / 255.0, 97.0 / 255.0, 246.0 / 255.0]),
+    (64.0 / 64.0, [246.0 / 255.0, 121.0 / 255.0, 205.0 / 255.0]),
+];
+
+/// cmocean `phase`, every 4th entry of its 256-entry table (rows 0, 4, …, 252 and 255 at
+/// position row/255; row 255 equals row 0). The map is smooth, so linear interpolation
+/// between these anchors stays within one 8-bit level of the full table.
+const CMOCEAN_PHASE: [(f32, [f32; 3]); 65] = [
+    (0.0 / 255.0, [0.6583, 0.4699, 0.0494]),
+    (4.0 / 255.0, [0.6818, 0.4549, 0.0798]),
+    (8.0 / 255.0, [0.7038, 0.4395, 0.1064]),
+    (12.0 / 255.0, [0.7246, 0.4235, 0.1316]),
+    (16.0 / 255.0, [0.7440, 0.4072, 0.1565]),
+    (20.0 / 255.0, [0.7623, 0.3903, 0.1818]),
+    (24.0 / 255.0, [0.7795, 0.3728, 0.2077]),
+    (28.0 / 255.0, [0.7955, 0.3547, 0.2346]),
+    (32.0 / 255.0, [0.8104, 0.3359, 0.2631]),
+    (36.0 / 255.0, [0.8242, 0.3162, 0.2933]),
+    (40.0 / 255.0, [0.8368, 0.2957, 0.3257]),
+    (44.0 / 255.0, [0.8479, 0.2743, 0.3606]),
+    (48.0 / 255.0, [0.8575, 0.2521, 0.3984]),
+    (52.0 / 255.0, [0.8651, 0.2294, 0.4393]),
+    (56.0 / 255.0, [0.8704, 0.2067, 0.4832]),
+    (60.0 / 255.0, [0.8730, 0.1851, 0.5297]),
+    (64.0 / 255.0, [0.8726, 0.1662, 0.5783]),
+    (68.0 / 255.0, [0.8688, 0.1524, 0.6278]),
+    (72.0 / 255.0, [0.8616, 0.1462, 0.6768]),
+    (76.0 / 255.0, [0.8509, 0.1492, 0.7240]),
+    (80.0 / 255.0, [0.8369, 0.1611, 0.7680]),
+    (84.0 / 255.0, [0.8199, 0.1798, 0.8080]),
+    (88.0 / 255.0, [0.8001, 0.2030, 0.8434]),
+    (92.0 / 255.0, [0.7779, 0.2287, 0.8738]),
+    (96.0 / 255.0, [0.7534, 0.2554, 0.8992]),
+    (100.0 / 255.0, [0.7270, 0.2822, 0.9197]),
+    (104.0 / 255.0, [0.6987, 0.3088, 0.9355]),
+    (108.0 / 255.0, [0.6686, 0.3346, 0.9469]),
+    (112.0 / 255.0, [0.6369, 0.3596, 0.9541]),
+    (116.0 / 255.0, [0.6034, 0.3836, 0.9571]),
+    (120.0 / 255.0, [0.5681, 0.4066, 0.9561]),
+    (124.0 / 255.0, [0.5310, 0.4287, 0.9510]),
+    (128.0 / 255.0, [0.4920, 0.4497, 0.9418]),
+    (132.0 / 255.0, [0.4512, 0.4696, 0.9283]),
+    (136.0 / 255.0, [0.4088, 0.4882, 0.9105]),
+    (140.0 / 255.0, [0.3655, 0.5053, 0.8886]),
+    (144.0 / 255.0, [0.3219, 0.5207, 0.8628]),
+    (148.0 / 255.0, [0.2794, 0.5342, 0.8339]),
+    (152.0 / 255.0, [0.2393, 0.5458, 0.8027]),
+    (156.0 / 255.0, [0.2031, 0.5555, 0.7703]),
+    (160.0 / 255.0, [0.1719, 0.5635, 0.7375]),
+    (164.0 / 255.0, [0.1464, 0.5701, 0.7051]),
+    (168.0 / 255.0, [0.1262, 0.5755, 0.6733]),
+    (172.0 / 255.0, [0.1102, 0.5801, 0.6423]),
+    (176.0 / 255.0, [0.0966, 0.5842, 0.6118]),
+    (180.0 / 255.0, [0.0834, 0.5880, 0.5814]),
+    (184.0 / 255.0, [0.0696, 0.5915, 0.5506]),
+    (188.0 / 255.0, [0.0558, 0.5949, 0.5187]),
+    (192.0 / 255.0, [0.0456, 0.5980, 0.4851]),
+    (196.0 / 255.0, [0.0469, 0.6007, 0.4492]),
+    (200.0 / 255.0, [0.0656, 0.6028, 0.4104]),
+    (204.0 / 255.0, [0.0991, 0.6040, 0.3686]),
+    (208.0 / 255.0, [0.1424, 0.6038, 0.3233]),
+    (212.0 / 255.0, [0.1928, 0.6018, 0.2745]),
+    (216.0 / 255.0, [0.2490, 0.5973, 0.2231]),
+    (220.0 / 255.0, [0.3091, 0.5896, 0.1716]),
+    (224.0 / 255.0, [0.3682, 0.5790, 0.1258]),
+    (228.0 / 255.0, [0.4215, 0.5665, 0.0910]),
+    (232.0 / 255.0, [0.4677, 0.5534, 0.0688]),
+    (236.0 / 255.0, [0.5079, 0.5399, 0.0571]),
+    (240.0 / 255.0, [0.5438, 0.5262, 0.0528]),
+    (244.0 / 255.0, [0.5767, 0.5121, 0.0521]),
+    (248.0 / 255.0, [0.6075, 0.4975, 0.0524]),
+    (252.0 / 255.0, [0.6369, 0.4821, 0.0517]),
+    (255.0 / 255.0, [0.6583, 0.4699, 0.0494]),
+];

@@ -1,1 +1,9 @@
-//! detect-core (skeleton; see the crate's owner brief)
+//! detect-core: everything about boxes that needs no neural network.
+//!
+//! - [`bbox`]: boxes in pixel coordinates and scored detections;
+//! - [`labels`]: YOLO txt, Pascal VOC XML (LabelImg layout), COCO JSON;
+
+pub mod bbox;
+pub mod labels;
+
+pub use bbox::{BBox, Detection};

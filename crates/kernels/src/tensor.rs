@@ -1,0 +1,142 @@
+//! The batch-major NCHW `f32` tensor every kernel reads and writes.
+
+use std::fmt;
+
+use crate::KernelError;
+
+/// Sizes of an NCHW tensor: batch, channels, rows, columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+impl Shape {
+    pub const fn new(n: usize, c: usize, h: usize, w: usize) -> Self {
+        Self { n, c, h, w }
+    }
+
+    /// Total number of values.
+    pub const fn len(&self) -> usize {
+        self.n * self.c * self.h * self.w
+    }
+
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Values in one channel plane (`h·w`).
+    pub const fn plane(&self) -> usize {
+        self.h * self.w
+    }
+
+    /// Values in one image of the batch (`c·h·w`).
+    pub const fn image(&self) -> usize {
+        self.c * self.h * self.w
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}, {}, {}, {}]", self.n, self.c, self.h, self.w)
+    }
+}
+
+/// An owned NCHW tensor whose buffer length always equals its shape's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    data: Vec<f32>,
+    shape: Shape,
+}
+
+impl Tensor {
+    /// Wraps `data` as a tensor of `shape`, refusing a buffer of the wrong length.
+    pub fn new(data: Vec<f32>, shape: Shape) -> Result<Self, KernelError> {
+        if data.len() != shape.len() {
+            return Err(KernelError::Length {
+                what: "tensor",
+                detail: format!("shape {shape}"),
+                expected: shape.len(),
+                got: data.len(),
+            });
+        }
+        Ok(Self { data, shape })
+    }
+
+    /// A tensor of zeros.
+    pub fn zeros(shape: Shape) -> Self {
+        Self {
+            data: vec![0.0; shape.len()],
+            shape,
+        }
+    }
+
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// One image of the batch, `[c, h, w]` contiguous.
+    pub fn image(&self, b: usize) -> &[f32] {
+        let size = self.shape.image();
+        &self.data[b * size..(b + 1) * size]
+    }
+
+    /// Channels `c0..c0 + count` of every image, as a new tensor.
+    pub fn channels(&self, c0: usize, count: usize) -> Result<Tensor, KernelError> {
+        let s = self.shape;
+        if c0 + count > s.c {
+            return Err(KernelError::ShapeMismatch {
+                op: "channels",
+                detail: format!("channels {c0}..{} of a tensor {s}", c0 + count),
+            });
+        }
+        let plane = s.plane();
+        let mut data = Vec::with_capacity(s.n * count * plane);
+        for b in 0..s.n {
+            let image = self.image(b);
+            data.extend_from_slice(&image[c0 * plane..(c0 + count) * plane]);
+        }
+        Ok(Tensor {
+            data,
+            shape: Shape::new(s.n, count, s.h, s.w),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_wrong_length() {
+        let err = Tensor::new(vec![0.0; 5], Shape::new(1, 2, 1, 3)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tensor: expected 6 values (shape [1, 2, 1, 3]), got 5"
+        );
+    }
+
+    #[test]
+    fn channel_slice_of_each_image() {
+        let data: Vec<f32> = (0..24).map(|v| v as f32).collect();
+        let t = Tensor::new(data, Shape::new(2, 3, 2, 2)).unwrap();
+        let mid = t.channels(1, 1).unwrap();
+        assert_eq!(mid.shape(), Shape::new(2, 1, 2, 2));
+        assert_eq!(mid.data(), &[4.0, 5.0, 6.0, 7.0, 16.0, 17.0, 18.0, 19.0]);
+        assert!(t.channels(2, 2).is_err());
+    }
+}

@@ -7,3 +7,6 @@ pub mod bbox;
 pub mod labels;
 
 pub use bbox::{BBox, Detection};
+pub mod eval;
+pub mod iou;
+pub mod nms;

@@ -1,1 +1,23 @@
-//! raster (skeleton; see the crate's owner brief)
+//! InSAR raster I/O for yolo-basin: GeoTIFF (Float32, CFloat32, Byte RGB/gray; strips and
+//! tiles; none/LZW/Deflate/PackBits; BigTIFF) with geotransform, EPSG and no-data;
+//! streaming row reads; GAMMA raw rasters with their `.par` files; PNG/JPEG pictures.
+
+pub mod codec;
+pub mod error;
+pub mod geo;
+pub mod picture;
+pub mod raster;
+pub mod tiff_read;
+pub mod tiff_write;
+
+pub use codec::Compression;
+pub use error::RasterError;
+pub use geo::{GeoInfo, GeoTransform};
+pub use num_complex::Complex32;
+pub use picture::{read_picture, write_png_gray, write_png_rgb};
+pub use raster::{BandStats, Pixels, Raster};
+pub use tiff_read::{GeoTiffReader, StoredType, TiffLayout, read_geotiff};
+pub use tiff_write::{
+    GeoTiffWriter, Layout, RasterSpec, SampleType, WriteOptions, write_geotiff, write_geotiff_c32,
+    write_geotiff_f32, write_geotiff_u8,
+};

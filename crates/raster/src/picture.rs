@@ -1,0 +1,137 @@
+//! Pictures: PNG writing (rendered phase, annotated detections) and PNG/JPEG reading
+//! (rendered interferograms users already have, RGB training sets).
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use crate::error::RasterError;
+use crate::raster::{Pixels, Raster};
+
+pub fn write_png_rgb(path: &Path, w: usize, h: usize, rgb: &[u8]) -> Result<(), RasterError> {
+    write_png(path, w, h, rgb, png::ColorType::Rgb, 3)
+}
+
+pub fn write_png_gray(path: &Path, w: usize, h: usize, g: &[u8]) -> Result<(), RasterError> {
+    write_png(path, w, h, g, png::ColorType::Grayscale, 1)
+}
+
+fn write_png(
+    path: &Path,
+    w: usize,
+    h: usize,
+    data: &[u8],
+    color: png::ColorType,
+    channels: usize,
+) -> Result<(), RasterError> {
+    if data.len() != w * h * channels {
+        return Err(RasterError::argument(
+            path,
+            format!(
+                "{} bytes given for a {w}×{h} picture with {channels} channel(s) (expected {})",
+                data.len(),
+                w * h * channels
+            ),
+        ));
+    }
+    let (Ok(w32), Ok(h32)) = (u32::try_from(w), u32::try_from(h)) else {
+        return Err(RasterError::argument(
+            path,
+            "picture side does not fit in 32 bits",
+        ));
+    };
+    let png_err = |source| RasterError::Png {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::create(path).map_err(|e| RasterError::io(path, e))?;
+    let mut enc = png::Encoder::new(BufWriter::new(file), w32, h32);
+    enc.set_color(color);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().map_err(png_err)?;
+    writer.write_image_data(data).map_err(png_err)?;
+    writer.finish().map_err(png_err)
+}
+
+/// A PNG or JPEG picture as 8-bit RGB (3 bands); gray and palette pictures are expanded,
+/// alpha is dropped.
+pub fn read_picture(path: &Path) -> Result<Raster, RasterError> {
+    let pic_err = |source| RasterError::Picture {
+        path: path.to_path_buf(),
+        source,
+    };
+    let img = image::ImageReader::open(path)
+        .map_err(|e| RasterError::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| RasterError::io(path, e))?
+        .decode()
+        .map_err(pic_err)?
+        .into_rgb8();
+    let (w, h) = img.dimensions();
+    Ok(Raster {
+        width: w as usize,
+        height: h as usize,
+        bands: 3,
+        pixels: Pixels::U8(img.into_raw()),
+        geo: None,
+        nodata: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_rgb_and_gray_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, h) = (5, 3);
+        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 17 % 256) as u8).collect();
+        let p = dir.path().join("a.png");
+        write_png_rgb(&p, w, h, &rgb).unwrap();
+        let r = read_picture(&p).unwrap();
+        assert_eq!((r.width, r.height, r.bands), (w, h, 3));
+        assert_eq!(r.pixels, Pixels::U8(rgb));
+
+        let gray: Vec<u8> = (0..w * h).map(|i| (i * 40 % 256) as u8).collect();
+        let p = dir.path().join("g.png");
+        write_png_gray(&p, w, h, &gray).unwrap();
+        let r = read_picture(&p).unwrap();
+        let expanded: Vec<u8> = gray.iter().flat_map(|&g| [g, g, g]).collect();
+        assert_eq!(r.pixels, Pixels::U8(expanded));
+    }
+
+    #[test]
+    fn jpeg_reads_as_rgb_close_to_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jpg");
+        // A smooth picture survives JPEG's loss to within a few levels.
+        let (w, h) = (32u32, 16u32);
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x * 8) as u8, (y * 16) as u8, 128])
+        });
+        img.save(&p).unwrap();
+        let r = read_picture(&p).unwrap();
+        assert_eq!((r.width, r.height, r.bands), (32, 16, 3));
+        let Pixels::U8(v) = &r.pixels else {
+            panic!("not bytes")
+        };
+        let err = v
+            .iter()
+            .zip(img.as_raw())
+            .map(|(&a, &b)| (i32::from(a) - i32::from(b)).abs())
+            .max()
+            .unwrap();
+        assert!(err <= 12, "JPEG error {err}");
+    }
+
+    #[test]
+    fn wrong_length_names_file() {
+        let err = write_png_rgb(Path::new("/tmp/x.png"), 2, 2, &[0; 5]).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("/tmp/x.png") && msg.contains("expected 12"),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,875 @@
+//! GeoTIFF reader. The `tiff` crate decodes individual strips/tiles (all compressions and
+//! predictors it knows, BigTIFF, either byte order); this module reads the geo tags and
+//! assembles rows, so a scene larger than memory can be read a band of rows at a time.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use num_complex::Complex32;
+use tiff::decoder::{ChunkType, Decoder, Limits};
+use tiff::tags::Tag;
+
+use crate::codec::Compression;
+use crate::error::RasterError;
+use crate::geo::{self, GeoInfo};
+use crate::raster::{Pixels, Raster};
+use crate::tiff_write::SampleType;
+
+/// How samples are stored in the file (they are converted to [`SampleType`] on read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredType {
+    U8,
+    U16,
+    I16,
+    U32,
+    I32,
+    F32,
+    F64,
+    CI16,
+    CF32,
+}
+
+impl StoredType {
+    fn from_tags(format: u16, bits: u16) -> Option<Self> {
+        Some(match (format, bits) {
+            (1, 8) => StoredType::U8,
+            (1, 16) => StoredType::U16,
+            (2, 16) => StoredType::I16,
+            (1, 32) => StoredType::U32,
+            (2, 32) => StoredType::I32,
+            (3, 32) => StoredType::F32,
+            (3, 64) => StoredType::F64,
+            (5, 32) => StoredType::CI16,
+            (6, 64) => StoredType::CF32,
+            _ => return None,
+        })
+    }
+
+    pub fn bytes(self) -> usize {
+        match self {
+            StoredType::U8 => 1,
+            StoredType::U16 | StoredType::I16 => 2,
+            StoredType::U32 | StoredType::I32 | StoredType::F32 | StoredType::CI16 => 4,
+            StoredType::F64 | StoredType::CF32 => 8,
+        }
+    }
+
+    /// GDAL's name for the type.
+    pub fn gdal_name(self) -> &'static str {
+        match self {
+            StoredType::U8 => "Byte",
+            StoredType::U16 => "UInt16",
+            StoredType::I16 => "Int16",
+            StoredType::U32 => "UInt32",
+            StoredType::I32 => "Int32",
+            StoredType::F32 => "Float32",
+            StoredType::F64 => "Float64",
+            StoredType::CI16 => "CInt16",
+            StoredType::CF32 => "CFloat32",
+        }
+    }
+
+    /// The in-memory type: bytes stay bytes, complex becomes CFloat32, the rest Float32.
+    pub fn sample_type(self) -> SampleType {
+        match self {
+            StoredType::U8 => SampleType::U8,
+            StoredType::CI16 | StoredType::CF32 => SampleType::C32,
+            _ => SampleType::F32,
+        }
+    }
+}
+
+/// How the file is laid out, for reports like gdalinfo's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TiffLayout {
+    pub stored: StoredType,
+    /// The Compression tag value; see [`TiffLayout::compression_name`].
+    pub compression: u16,
+    pub predictor: u16,
+    pub tiled: bool,
+    /// Strip: (width, rows per strip); tile: (tile width, tile height).
+    pub chunk: (usize, usize),
+    pub planar: bool,
+    pub bigtiff: bool,
+    pub big_endian: bool,
+}
+
+impl TiffLayout {
+    pub fn compression_name(&self) -> String {
+        match Compression::from_tag(self.compression) {
+            Some(c) => c.name().to_string(),
+            None => format!("code {}", self.compression),
+        }
+    }
+}
+
+/// Streaming GeoTIFF reader over the first image of a file.
+pub struct GeoTiffReader {
+    path: PathBuf,
+    dec: Decoder<BufReader<File>>,
+    width: usize,
+    height: usize,
+    bands: usize,
+    layout: TiffLayout,
+    geo: Option<GeoInfo>,
+    nodata: Option<f64>,
+    chunks_per_plane: usize,
+}
+
+impl GeoTiffReader {
+    pub fn open(path: &Path) -> Result<Self, RasterError> {
+        let (bigtiff, big_endian, file_len) = sniff_header(path)?;
+        let file = File::open(path).map_err(|e| RasterError::io(path, e))?;
+        let mut dec = Decoder::new(BufReader::new(file))
+            .map_err(|e| RasterError::tiff(path, e))?
+            .with_limits(Limits::unlimited());
+        let t = |e| RasterError::tiff(path, e);
+        let (w, h) = dec.dimensions().map_err(t)?;
+        let bands: u16 = dec
+            .find_tag_unsigned(Tag::SamplesPerPixel)
+            .map_err(t)?
+            .unwrap_or(1);
+        let bits: Vec<u16> = dec
+            .find_tag_unsigned_vec(Tag::BitsPerSample)
+            .map_err(t)?
+            .unwrap_or_else(|| vec![1]);
+        let formats: Vec<u16> = dec
+            .find_tag_unsigned_vec(Tag::SampleFormat)
+            .map_err(t)?
+            .unwrap_or_else(|| vec![1]);
+        let (bits0, format0) = (bits[0], formats.first().copied().unwrap_or(1));
+        if bits.iter().any(|&b| b != bits0) || formats.iter().any(|&f| f != format0) {
+            return Err(RasterError::unsupported(
+                path,
+                format!(
+                    "bands of different types (BitsPerSample {bits:?}, SampleFormat {formats:?})"
+                ),
+            ));
+        }
+        let stored = StoredType::from_tags(format0, bits0).ok_or_else(|| {
+            RasterError::unsupported(
+                path,
+                format!(
+                    "SampleFormat {format0} with {bits0} bits per sample (reads Byte, (U)Int16, \
+                     (U)Int32, Float32, Float64, CInt16, CFloat32)"
+                ),
+            )
+        })?;
+        let compression: u16 = dec
+            .find_tag_unsigned(Tag::Compression)
+            .map_err(t)?
+            .unwrap_or(1);
+        let predictor: u16 = dec
+            .find_tag_unsigned(Tag::Predictor)
+            .map_err(t)?
+            .unwrap_or(1);
+        let planar = dec
+            .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+            .map_err(t)?
+            .unwrap_or(1)
+            == 2;
+        let tiled = dec.get_chunk_type() == ChunkType::Tile;
+        let (cw, ch) = dec.chunk_dimensions();
+        let (offset_tag, count_tag) = if tiled {
+            (Tag::TileOffsets, Tag::TileByteCounts)
+        } else {
+            (Tag::StripOffsets, Tag::StripByteCounts)
+        };
+        let offsets = dec.get_tag_u64_vec(offset_tag).map_err(t)?;
+        let counts = dec.get_tag_u64_vec(count_tag).map_err(t)?;
+        check_chunks_in_file(path, &offsets, &counts, file_len, tiled)?;
+        let planes = if planar { usize::from(bands) } else { 1 };
+        let chunks_per_plane = offsets.len() / planes;
+        let layout = TiffLayout {
+            stored,
+            compression,
+            predictor,
+            tiled,
+            chunk: (cw as usize, ch as usize),
+            planar,
+            bigtiff,
+            big_endian,
+        };
+        let geo = read_geo(path, &mut dec)?;
+        let nodata = match dec.find_tag(Tag::GdalNodata).map_err(t)? {
+            Some(v) => {
+                let text = v.into_string().map_err(t)?;
+                Some(geo::parse_nodata(&text).ok_or_else(|| {
+                    RasterError::format(
+                        path,
+                        format!("GDAL_NODATA tag holds {text:?}, expected a number or \"nan\""),
+                    )
+                })?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            dec,
+            width: w as usize,
+            height: h as usize,
+            bands: usize::from(bands),
+            layout,
+            geo,
+            nodata,
+            chunks_per_plane,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    pub fn bands(&self) -> usize {
+        self.bands
+    }
+
+    pub fn geo(&self) -> Option<&GeoInfo> {
+        self.geo.as_ref()
+    }
+
+    pub fn nodata(&self) -> Option<f64> {
+        self.nodata
+    }
+
+    pub fn layout(&self) -> &TiffLayout {
+        &self.layout
+    }
+
+    /// The in-memory type `read_rows` returns.
+    pub fn sample_type(&self) -> SampleType {
+        self.layout.stored.sample_type()
+    }
+
+    /// Rows a strip or tile row holds: reading in multiples of it decodes each chunk once.
+    pub fn rows_per_chunk(&self) -> usize {
+        self.layout.chunk.1
+    }
+
+    /// Rows `y0 .. y0 + n`, decoding only the strips/tiles that hold them. The result's
+    /// geotransform is shifted to its first row.
+    pub fn read_rows(&mut self, y0: usize, n: usize) -> Result<Raster, RasterError> {
+        if n == 0 || y0 + n > self.height {
+            return Err(RasterError::argument(
+                &self.path,
+                format!(
+                    "rows {y0}..{} requested from a raster of height {}",
+                    y0 + n,
+                    self.height
+                ),
+            ));
+        }
+        let bps = self.layout.stored.bytes();
+        let mut out = vec![0u8; self.width * n * self.bands * bps];
+        let (cw, ch) = self.layout.chunk;
+        let across = if self.layout.tiled {
+            self.width.div_ceil(cw)
+        } else {
+            1
+        };
+        let planes = if self.layout.planar { self.bands } else { 1 };
+        for chunk_row in y0 / ch..=(y0 + n - 1) / ch {
+            for cx in 0..across {
+                for plane in 0..planes {
+                    let index = plane * self.chunks_per_plane + chunk_row * across + cx;
+                    let data = self.read_chunk(index, chunk_row * ch)?;
+                    let (dw, dh) = self.dec.chunk_data_dimensions(index as u32);
+                    let place = Placement {
+                        x0: cx * cw,
+                        y0: chunk_row * ch,
+                        w: dw as usize,
+                        h: dh as usize,
+                        plane: self.layout.planar.then_some(plane),
+                    };
+                    self.scatter(&data, &place, y0, n, &mut out);
+                }
+            }
+        }
+        Ok(Raster {
+            width: self.width,
+            height: n,
+            bands: self.bands,
+            pixels: convert(&out, self.layout.stored, self.layout.big_endian),
+            geo: self.geo.map(|g| GeoInfo {
+                transform: g.transform.shifted(0, y0),
+                ..g
+            }),
+            nodata: self.nodata,
+        })
+    }
+
+    pub fn read_all(&mut self) -> Result<Raster, RasterError> {
+        self.read_rows(0, self.height)
+    }
+
+    fn read_chunk(&mut self, index: usize, first_row: usize) -> Result<Vec<u8>, RasterError> {
+        let (dw, dh) = self.dec.chunk_data_dimensions(index as u32);
+        let px = if self.layout.planar { 1 } else { self.bands };
+        let mut buf = vec![0u8; dw as usize * dh as usize * px * self.layout.stored.bytes()];
+        self.dec
+            .read_chunk_bytes(index as u32, &mut buf)
+            .map_err(|e| {
+                let what = if self.layout.tiled { "tile" } else { "strip" };
+                RasterError::format(
+                    &self.path,
+                    format!(
+                        "{what} {index} (rows from {first_row}) does not decode: {e} \
+                         (truncated or corrupt file?)"
+                    ),
+                )
+            })?;
+        Ok(buf)
+    }
+
+    /// Copies the part of a decoded chunk that falls in rows `y0 .. y0 + n` into `out`.
+    fn scatter(&self, data: &[u8], c: &Placement, y0: usize, n: usize, out: &mut [u8]) {
+        let bps = self.layout.stored.bytes();
+        let px_out = self.bands * bps;
+        let px_in = if c.plane.is_some() { bps } else { px_out };
+        let r_start = c.y0.max(y0);
+        let r_end = (c.y0 + c.h).min(y0 + n);
+        for r in r_start..r_end {
+            let src = &data[(r - c.y0) * c.w * px_in..][..c.w * px_in];
+            let dst = &mut out[((r - y0) * self.width + c.x0) * px_out..][..c.w * px_out];
+            match c.plane {
+                None => dst.copy_from_slice(src),
+                Some(p) => {
+                    for (d, s) in dst.chunks_exact_mut(px_out).zip(src.chunks_exact(bps)) {
+                        d[p * bps..][..bps].copy_from_slice(s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Placement {
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+    plane: Option<usize>,
+}
+
+/// Whole file in memory.
+pub fn read_geotiff(path: &Path) -> Result<Raster, RasterError> {
+    GeoTiffReader::open(path)?.read_all()
+}
+
+/// Byte order and classic/BigTIFF from the 4-byte signature, plus the file length.
+fn sniff_header(path: &Path) -> Result<(bool, bool, u64), RasterError> {
+    let mut f = File::open(path).map_err(|e| RasterError::io(path, e))?;
+    let len = f.metadata().map_err(|e| RasterError::io(path, e))?.len();
+    let mut sig = [0u8; 4];
+    f.read_exact(&mut sig).map_err(|_| {
+        RasterError::format(path, format!("{len} bytes is too short for a TIFF header"))
+    })?;
+    match sig {
+        [b'I', b'I', 42, 0] => Ok((false, false, len)),
+        [b'I', b'I', 43, 0] => Ok((true, false, len)),
+        [b'M', b'M', 0, 42] => Ok((false, true, len)),
+        [b'M', b'M', 0, 43] => Ok((true, true, len)),
+        _ => Err(RasterError::format(
+            path,
+            format!("starts with {sig:02X?}, not a TIFF signature (II*\\0 or MM\\0*)"),
+        )),
+    }
+}
+
+/// A truncated download is common; name the first chunk that lies past the end.
+fn check_chunks_in_file(
+    path: &Path,
+    offsets: &[u64],
+    counts: &[u64],
+    file_len: u64,
+    tiled: bool,
+) -> Result<(), RasterError> {
+    let what = if tiled { "tile" } else { "strip" };
+    if offsets.len() != counts.len() {
+        return Err(RasterError::format(
+            path,
+            format!(
+                "{} {what} offsets but {} {what} byte counts",
+                offsets.len(),
+                counts.len()
+            ),
+        ));
+    }
+    for (i, (&o, &c)) in offsets.iter().zip(counts).enumerate() {
+        if o.saturating_add(c) > file_len {
+            return Err(RasterError::format(
+                path,
+                format!(
+                    "{what} {i} spans bytes {o}..{} but the file has only {file_len} bytes \
+                     (truncated file?)",
+                    o.saturating_add(c)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn read_geo(
+    path: &Path,
+    dec: &mut Decoder<BufReader<File>>,
+) -> Result<Option<GeoInfo>, RasterError> {
+    let t = |e| RasterError::tiff(path, e);
+    let f64s =
+        |dec: &mut Decoder<BufReader<File>>, tag: u16| -> Result<Option<Vec<f64>>, RasterError> {
+            match dec.find_tag(Tag::Unknown(tag)).map_err(t)? {
+                Some(v) => Ok(Some(v.into_f64_vec().map_err(t)?)),
+                None => Ok(None),
+            }
+        };
+    let scale = f64s(dec, geo::TAG_MODEL_PIXEL_SCALE)?;
+    let tiepoint = f64s(dec, geo::TAG_MODEL_TIEPOINT)?;
+    let matrix = f64s(dec, geo::TAG_MODEL_TRANSFORMATION)?;
+    let keys = match dec
+        .find_tag(Tag::Unknown(geo::TAG_GEO_KEY_DIRECTORY))
+        .map_err(t)?
+    {
+        Some(v) => {
+            let dir = v.into_u16_vec().map_err(t)?;
+            geo::parse_geokeys(&dir).map_err(|m| RasterError::format(path, m))?
+        }
+        None => geo::GeoKeys::default(),
+    };
+    let pixel_is_point = keys.raster_type == Some(2);
+    let transform = geo::transform_from_tags(
+        scale.as_deref(),
+        tiepoint.as_deref(),
+        matrix.as_deref(),
+        pixel_is_point,
+    )
+    .map_err(|m| RasterError::format(path, m))?;
+    Ok(transform.map(|transform| GeoInfo {
+        transform,
+        epsg: keys.epsg,
+        pixel_is_point,
+    }))
+}
+
+/// Native-endian sample bytes (as the `tiff` crate leaves them) to in-memory pixels.
+fn convert(bytes: &[u8], stored: StoredType, file_big_endian: bool) -> Pixels {
+    fn ne<const N: usize>(b: &[u8]) -> [u8; N] {
+        let mut a = [0u8; N];
+        a.copy_from_slice(b);
+        a
+    }
+    // The `tiff` crate swaps a complex sample as one 2N-byte word, which leaves the halves
+    // swapped (imaginary first) when the file's byte order differs from ours.
+    let swapped_halves = file_big_endian != cfg!(target_endian = "big");
+    let cplx = |re: f32, im: f32| {
+        if swapped_halves {
+            Complex32::new(im, re)
+        } else {
+            Complex32::new(re, im)
+        }
+    };
+    match stored {
+        StoredType::U8 => Pixels::U8(bytes.to_vec()),
+        StoredType::U16 => Pixels::F32(
+            bytes
+                .chunks_exact(2)
+                .map(|b| f32::from(u16::from_ne_bytes(ne(b))))
+                .collect(),
+        ),
+        StoredType::I16 => Pixels::F32(
+            bytes
+                .chunks_exact(2)
+                .map(|b| f32::from(i16::from_ne_bytes(ne(b))))
+                .collect(),
+        ),
+        StoredType::U32 => Pixels::F32(
+            bytes
+                .chunks_exact(4)
+                .map(|b| u32::from_ne_bytes(ne(b)) as f32)
+                .collect(),
+        ),
+        StoredType::I32 => Pixels::F32(
+            bytes
+                .chunks_exact(4)
+                .map(|b| i32::from_ne_bytes(ne(b)) as f32)
+                .collect(),
+        ),
+        StoredType::F32 => Pixels::F32(
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_ne_bytes(ne(b)))
+                .collect(),
+        ),
+        StoredType::F64 => Pixels::F32(
+            bytes
+                .chunks_exact(8)
+                .map(|b| f64::from_ne_bytes(ne(b)) as f32)
+                .collect(),
+        ),
+        StoredType::CI16 => Pixels::C32(
+            bytes
+                .chunks_exact(4)
+                .map(|b| {
+                    cplx(
+                        f32::from(i16::from_ne_bytes(ne(&b[..2]))),
+                        f32::from(i16::from_ne_bytes(ne(&b[2..]))),
+                    )
+                })
+                .collect(),
+        ),
+        StoredType::CF32 => Pixels::C32(
+            bytes
+                .chunks_exact(8)
+                .map(|b| {
+                    cplx(
+                        f32::from_ne_bytes(ne(&b[..4])),
+                        f32::from_ne_bytes(ne(&b[4..])),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::GeoTransform;
+    use crate::tiff_write::{Layout, WriteOptions, write_geotiff};
+
+    const ALL_COMPRESSIONS: [Compression; 4] = [
+        Compression::None,
+        Compression::Lzw,
+        Compression::Deflate,
+        Compression::PackBits,
+    ];
+
+    fn layouts() -> [Layout; 4] {
+        [
+            Layout::Auto,
+            Layout::Strips { rows: 1 },
+            Layout::Strips { rows: 7 },
+            Layout::Tiles {
+                width: 16,
+                height: 32,
+            },
+        ]
+    }
+
+    fn geo_4326() -> GeoInfo {
+        GeoInfo::new(
+            GeoTransform::north_up(-99.2, 19.45, 0.0013888889, -0.0013888889),
+            Some(4326),
+        )
+    }
+
+    fn f32_raster(w: usize, h: usize, bands: usize) -> Raster {
+        // Mixed values: negatives, tiny, large, exact zeros (no-data), NaN.
+        let v = (0..w * h * bands)
+            .map(|i| match i % 11 {
+                0 => 0.0,
+                5 => f32::NAN,
+                k => (i as f32 * 0.37).sin() * 10f32.powi(k as i32 - 5),
+            })
+            .collect();
+        Raster {
+            width: w,
+            height: h,
+            bands,
+            pixels: Pixels::F32(v),
+            geo: Some(geo_4326()),
+            nodata: Some(0.0),
+        }
+    }
+
+    /// NaN-aware equality of pixels.
+    fn same_pixels(a: &Pixels, b: &Pixels) -> bool {
+        match (a, b) {
+            (Pixels::F32(x), Pixels::F32(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+            }
+            _ => a == b,
+        }
+    }
+
+    fn round_trip(r: &Raster, opts: &WriteOptions) -> (Raster, TiffLayout) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.tif");
+        write_geotiff(&p, r, opts).unwrap();
+        let mut rd = GeoTiffReader::open(&p).unwrap();
+        let layout = rd.layout().clone();
+        (rd.read_all().unwrap(), layout)
+    }
+
+    #[test]
+    fn f32_round_trip_every_compression_and_layout() {
+        let r = f32_raster(37, 29, 1);
+        for c in ALL_COMPRESSIONS {
+            for layout in layouts() {
+                for predictor in [false, true] {
+                    let opts = WriteOptions {
+                        compression: c,
+                        layout,
+                        bigtiff: false,
+                        predictor,
+                    };
+                    let (back, lay) = round_trip(&r, &opts);
+                    assert!(same_pixels(&back.pixels, &r.pixels), "{opts:?}");
+                    assert_eq!((back.width, back.height, back.bands), (37, 29, 1));
+                    assert_eq!(back.geo, r.geo);
+                    assert_eq!(back.nodata, Some(0.0));
+                    assert_eq!(lay.compression, c.tag_value());
+                    assert_eq!(lay.predictor, if predictor { 3 } else { 1 });
+                    assert_eq!(lay.tiled, matches!(layout, Layout::Tiles { .. }));
+                    assert_eq!(lay.stored, StoredType::F32);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn c32_round_trip_every_compression_and_layout() {
+        let v: Vec<Complex32> = (0..23 * 19)
+            .map(|i| {
+                if i % 7 == 0 {
+                    Complex32::new(0.0, 0.0)
+                } else {
+                    Complex32::from_polar(1.0 + i as f32 * 0.01, i as f32 * 0.3)
+                }
+            })
+            .collect();
+        let r = Raster {
+            width: 23,
+            height: 19,
+            bands: 1,
+            pixels: Pixels::C32(v),
+            geo: Some(GeoInfo::new(
+                GeoTransform::north_up(500000.0, 4100000.0, 40.0, -40.0),
+                Some(32633),
+            )),
+            nodata: None,
+        };
+        for c in ALL_COMPRESSIONS {
+            for layout in layouts() {
+                let opts = WriteOptions {
+                    compression: c,
+                    layout,
+                    ..WriteOptions::default()
+                };
+                let (back, lay) = round_trip(&r, &opts);
+                assert_eq!(back, r, "{opts:?}");
+                assert_eq!(lay.stored, StoredType::CF32);
+                let mask = back.valid_mask();
+                assert_eq!(
+                    mask.iter().filter(|ok| !**ok).count(),
+                    (23usize * 19).div_ceil(7)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn u8_rgb_and_gray_round_trip() {
+        for bands in [1, 3] {
+            let v: Vec<u8> = (0..33 * 18 * bands).map(|i| (i * 7 % 251) as u8).collect();
+            let r = Raster {
+                width: 33,
+                height: 18,
+                bands,
+                pixels: Pixels::U8(v),
+                geo: None,
+                nodata: None,
+            };
+            for c in ALL_COMPRESSIONS {
+                for layout in layouts() {
+                    for predictor in [false, true] {
+                        let opts = WriteOptions {
+                            compression: c,
+                            layout,
+                            bigtiff: false,
+                            predictor,
+                        };
+                        let (back, lay) = round_trip(&r, &opts);
+                        assert_eq!(back, r, "{opts:?} bands {bands}");
+                        assert_eq!(lay.predictor, if predictor { 2 } else { 1 });
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn multiband_float_pixel_is_point_and_rotation_round_trip() {
+        let mut r = f32_raster(20, 17, 2);
+        r.geo = Some(GeoInfo {
+            transform: GeoTransform([10.0, 2.0, 0.5, 20.0, -0.25, -2.0]),
+            epsg: Some(32734),
+            pixel_is_point: true,
+        });
+        r.nodata = Some(f64::NAN);
+        let (back, _) = round_trip(&r, &WriteOptions::default());
+        assert!(same_pixels(&back.pixels, &r.pixels));
+        let g = back.geo.unwrap();
+        assert!(g.pixel_is_point);
+        assert_eq!(g.epsg, Some(32734));
+        for k in 0..6 {
+            assert!((g.transform.0[k] - r.geo.unwrap().transform.0[k]).abs() < 1e-12);
+        }
+        assert!(back.nodata.unwrap().is_nan());
+    }
+
+    #[test]
+    fn bigtiff_round_trip() {
+        let r = f32_raster(40, 21, 1);
+        for layout in [
+            Layout::Strips { rows: 4 },
+            Layout::Tiles {
+                width: 16,
+                height: 16,
+            },
+        ] {
+            let opts = WriteOptions {
+                compression: Compression::Deflate,
+                layout,
+                bigtiff: true,
+                predictor: false,
+            };
+            let (back, lay) = round_trip(&r, &opts);
+            assert!(lay.bigtiff);
+            assert!(same_pixels(&back.pixels, &r.pixels));
+            assert_eq!(back.geo, r.geo);
+        }
+    }
+
+    #[test]
+    fn streaming_rows_equal_full_read() {
+        let r = f32_raster(35, 50, 1);
+        let dir = tempfile::tempdir().unwrap();
+        for (k, layout) in layouts().into_iter().enumerate() {
+            let p = dir.path().join(format!("s{k}.tif"));
+            let opts = WriteOptions {
+                layout,
+                ..WriteOptions::default()
+            };
+            write_geotiff(&p, &r, &opts).unwrap();
+            let mut rd = GeoTiffReader::open(&p).unwrap();
+            let Pixels::F32(full) = &r.pixels else {
+                unreachable!()
+            };
+            for (y0, n) in [(0, 1), (3, 9), (31, 19), (49, 1), (6, 32), (0, 50)] {
+                let part = rd.read_rows(y0, n).unwrap();
+                let Pixels::F32(got) = &part.pixels else {
+                    panic!()
+                };
+                let want = &full[y0 * 35..(y0 + n) * 35];
+                assert!(
+                    got.iter()
+                        .zip(want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{layout:?} rows {y0}+{n}"
+                );
+                assert_eq!(got.len(), want.len());
+                let (x, y) = part.geo.unwrap().transform.origin();
+                let (ex, ey) = r.geo.unwrap().transform.apply(0.0, y0 as f64);
+                assert_eq!((x, y), (ex, ey));
+            }
+            let err = rd.read_rows(45, 6).unwrap_err().to_string();
+            assert!(err.contains("s") && err.contains("height 50"), "{err}");
+        }
+    }
+
+    /// Offset of the value array of a LONG tag in a classic little-endian TIFF.
+    fn long_array_offset(bytes: &[u8], tag: u16) -> usize {
+        let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]);
+        let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
+        let ifd = u32_at(4) as usize;
+        (0..usize::from(u16_at(ifd)))
+            .map(|k| ifd + 2 + 12 * k)
+            .find(|&e| u16_at(e) == tag)
+            .map(|e| u32_at(e + 8) as usize)
+            .unwrap()
+    }
+
+    #[test]
+    fn truncated_file_names_file_and_strip() {
+        let r = f32_raster(30, 40, 1);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("cut.tif");
+        let opts = WriteOptions {
+            compression: Compression::None,
+            layout: Layout::Strips { rows: 10 },
+            ..WriteOptions::default()
+        };
+        write_geotiff(&p, &r, &opts).unwrap();
+        let mut bytes = std::fs::read(&p).unwrap();
+        // A strip whose byte count runs past the end of the file is what a cut-short
+        // download looks like when the directory happens to come first.
+        let counts = long_array_offset(&bytes, 279);
+        let last = counts + 4 * 3;
+        bytes[last..last + 4].copy_from_slice(&(10_000_000u32).to_le_bytes());
+        std::fs::write(&p, &bytes).unwrap();
+        let err = GeoTiffReader::open(&p)
+            .err()
+            .expect("truncated file opened")
+            .to_string();
+        assert!(
+            err.contains("cut.tif") && err.contains("strip 3") && err.contains("truncated"),
+            "{err}"
+        );
+        // Cut in half: the directory (written last) is gone.
+        write_geotiff(&p, &r, &opts).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+        let err = GeoTiffReader::open(&p)
+            .err()
+            .expect("truncated file opened");
+        assert!(err.to_string().contains("cut.tif"), "{err}");
+    }
+
+    #[test]
+    fn corrupt_strip_data_names_strip() {
+        let r = f32_raster(30, 40, 1);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.tif");
+        let opts = WriteOptions {
+            compression: Compression::Deflate,
+            layout: Layout::Strips { rows: 10 },
+            ..WriteOptions::default()
+        };
+        write_geotiff(&p, &r, &opts).unwrap();
+        let mut bytes = std::fs::read(&p).unwrap();
+        let offsets = long_array_offset(&bytes, 273);
+        let strip2 = u32::from_le_bytes(bytes[offsets + 8..offsets + 12].try_into().unwrap());
+        // Break the zlib header of strip 2.
+        bytes[strip2 as usize] = 0xFF;
+        bytes[strip2 as usize + 1] = 0xFF;
+        std::fs::write(&p, &bytes).unwrap();
+        let mut rd = GeoTiffReader::open(&p).unwrap();
+        assert!(rd.read_rows(0, 20).is_ok(), "strips 0 and 1 are intact");
+        let err = rd.read_rows(15, 10).unwrap_err().to_string();
+        assert!(
+            err.contains("bad.tif") && err.contains("strip 2 (rows from 20)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn not_a_tiff_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.tif");
+        std::fs::write(&p, b"GIF89a....").unwrap();
+        let err = GeoTiffReader::open(&p).err().unwrap().to_string();
+        assert!(
+            err.contains("x.tif") && err.contains("not a TIFF signature"),
+            "{err}"
+        );
+    }
+}

@@ -180,7 +180,7 @@ const GAMMA_WHEEL: [(f32, [f32; 3]); 7] = [
     (39.0 / 64.0, [94.0 / 255.0, 246.0 / 255.0, 231.0 / 255.0]),
     (43.0 / 64.0, [123.0 / 255.0, 204.0 / 255.0, 246.0 / 255.0]),
     (60.0 / 64.0, [229.0 / 255.0, 97.0 / 255.0, 246.0 / 255.0]),
-    (64.0 / 64.0, [246.0 / 255.0, 121.0 / 255.0, 205.0 / 255.0]),
+    (1.0, [246.0 / 255.0, 121.0 / 255.0, 205.0 / 255.0]),
 ];
 
 /// cmocean `phase`, every 4th entry of its 256-entry table (rows 0, 4, …, 252 and 255 at
@@ -251,5 +251,136 @@ const CMOCEAN_PHASE: [(f32, [f32; 3]); 65] = [
     (244.0 / 255.0, [0.5767, 0.5121, 0.0521]),
     (248.0 / 255.0, [0.6075, 0.4975, 0.0524]),
     (252.0 / 255.0, [0.6369, 0.4821, 0.0517]),
-    (255.0 / 255.0, [0.6583, 0.4699, 0.0494]),
+    (1.0, [0.6583, 0.4699, 0.0494]),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn close(a: [u8; 3], b: [u8; 3], tol: i32) -> bool {
+        a.iter()
+            .zip(&b)
+            .all(|(&x, &y)| (i32::from(x) - i32::from(y)).abs() <= tol)
+    }
+
+    #[test]
+    fn cyclic_maps_close_and_are_continuous() {
+        for cmap in Colormap::ALL.into_iter().filter(|c| c.is_cyclic()) {
+            assert!(
+                close(cmap.color(0.0), cmap.color(1.0), 1),
+                "{cmap}: seam at ±π"
+            );
+            // No jump between neighbouring samples of a fine sweep (hsv, the steepest, moves
+            // 6·255/2048 ≈ 0.75 levels per sample).
+            let n = 2048;
+            for i in 0..n {
+                let (a, b) = (
+                    cmap.color(i as f32 / n as f32),
+                    cmap.color((i + 1) as f32 / n as f32),
+                );
+                assert!(close(a, b, 2), "{cmap}: jump at {i}: {a:?} -> {b:?}");
+            }
+        }
+        assert!(!close(
+            Colormap::Jet.color(0.0),
+            Colormap::Jet.color(1.0),
+            10
+        ));
+        assert!(!Colormap::Gray.is_cyclic());
+    }
+
+    #[test]
+    fn jet_endpoints_and_middle() {
+        // matplotlib: jet(0) = (0, 0, 0.5), jet(1) = (0.5, 0, 0), jet(0.5) ≈ (0.49, 1, 0.48).
+        assert_eq!(Colormap::Jet.color(0.0), [0, 0, 128]);
+        assert_eq!(Colormap::Jet.color(1.0), [128, 0, 0]);
+        assert!(close(Colormap::Jet.color(0.5), [124, 255, 122], 1));
+        assert_eq!(Colormap::Jet64.color(0.0), [0, 0, 128]);
+        assert_eq!(Colormap::Jet64.color(1.0), [128, 0, 0]);
+    }
+
+    #[test]
+    fn jet64_has_exactly_64_colours() {
+        let colours: HashSet<[u8; 3]> = (0..=10_000)
+            .map(|i| Colormap::Jet64.color(i as f32 / 10_000.0))
+            .collect();
+        assert_eq!(colours.len(), 64);
+        // Each level is one of jet's colours at i/63.
+        for i in 0..64 {
+            let t = (i as f32 + 0.5) / 64.0;
+            assert_eq!(
+                Colormap::Jet64.color(t),
+                Colormap::Jet.color(i as f32 / 63.0)
+            );
+        }
+    }
+
+    #[test]
+    fn hsv_primaries() {
+        let c = |t: f32| Colormap::Hsv.color(t);
+        assert_eq!(c(0.0), [255, 0, 0]);
+        assert_eq!(c(1.0 / 6.0), [255, 255, 0]);
+        assert_eq!(c(2.0 / 6.0), [0, 255, 0]);
+        assert_eq!(c(0.5), [0, 255, 255]);
+        assert_eq!(c(4.0 / 6.0), [0, 0, 255]);
+        assert_eq!(c(5.0 / 6.0), [255, 0, 255]);
+    }
+
+    #[test]
+    fn cyclic_matches_cmocean_table_between_anchors() {
+        // Rows of cmocean's 256-entry `phase` table that are not anchors here.
+        let rows: [(f32, [f32; 3]); 5] = [
+            (2.0, [0.670209, 0.462480, 0.065346]),
+            (62.0, [0.873201, 0.175149, 0.553849]),
+            (130.0, [0.471810, 0.459788, 0.935589]),
+            (213.0, [0.206345, 0.600945, 0.261879]),
+            (254.0, [0.651213, 0.474062, 0.050444]),
+        ];
+        for (row, rgb) in rows {
+            let want = rgb.map(|v| (v * 255.0).round() as u8);
+            let got = Colormap::Cyclic.color(row / 255.0);
+            assert!(close(got, want, 1), "row {row}: {got:?} vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn gamma_matches_palette_between_vertices() {
+        // Entries i of GAMMA's 64-colour dismph palette (pygmtsar/MintPy) off the vertices.
+        let entries: [(f32, [u8; 3]); 5] = [
+            (8.0, [246, 171, 154]),
+            (20.0, [219, 240, 113]),
+            (30.0, [150, 246, 175]),
+            (51.0, [173, 152, 246]),
+            (62.0, [237, 109, 226]),
+        ];
+        for (i, want) in entries {
+            let got = Colormap::Gamma.color(i / 64.0);
+            assert!(close(got, want, 3), "entry {i}: {got:?} vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip_and_unknown_fails() {
+        for c in Colormap::ALL {
+            assert_eq!(c.name().parse::<Colormap>(), Ok(c));
+            assert_eq!(c.to_string().to_uppercase().parse::<Colormap>(), Ok(c));
+        }
+        assert_eq!("grey".parse::<Colormap>(), Ok(Colormap::Gray));
+        assert_eq!("dismph".parse::<Colormap>(), Ok(Colormap::Gamma));
+        assert_eq!(
+            "viridis".parse::<Colormap>(),
+            Err(InsarError::UnknownColormap("viridis".into()))
+        );
+        let names: HashSet<&str> = Colormap::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(names.len(), Colormap::ALL.len());
+    }
+
+    #[test]
+    fn nan_and_out_of_range() {
+        assert_eq!(Colormap::Jet.color(f32::NAN), [0, 0, 0]);
+        assert_eq!(Colormap::Gray.color(-1.0), [0, 0, 0]);
+        assert_eq!(Colormap::Gray.color(2.0), [255, 255, 255]);
+    }
+}

@@ -119,3 +119,83 @@ impl Lut {
         self.colors[i]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn px(rgb: &[u8], i: usize) -> [u8; 3] {
+        [rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]]
+    }
+
+    #[test]
+    fn sizes_and_ends() {
+        let phase = [-PI + 1e-6, 0.0, PI, f32::NAN];
+        let rgb = render_phase(&phase, 2, 2, Colormap::Jet, 0.0, false);
+        assert_eq!(rgb.len(), 12);
+        assert_eq!(px(&rgb, 0), [0, 0, 128]);
+        assert_eq!(px(&rgb, 2), [128, 0, 0]);
+        assert_eq!(px(&rgb, 3), [0, 0, 0]);
+        assert!(try_render_phase(&phase, 3, 2, Colormap::Jet, 0.0, false).is_err());
+    }
+
+    #[test]
+    fn cyclic_render_is_continuous_across_pi() {
+        for cmap in [Colormap::Cyclic, Colormap::Hsv, Colormap::Gamma] {
+            let rgb = render_phase(&[PI - 1e-3, -PI + 1e-3], 2, 1, cmap, 0.0, false);
+            let (a, b) = (px(&rgb, 0), px(&rgb, 1));
+            assert!(
+                a.iter().zip(&b).all(|(&x, &y)| x.abs_diff(y) <= 2),
+                "{cmap}: {a:?} vs {b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn jet64_render_has_64_colours() {
+        let n = 5000;
+        let phase: Vec<f32> = (0..n)
+            .map(|i| -PI + TAU * (i as f32 + 0.5) / n as f32)
+            .collect();
+        let rgb = render_phase(&phase, n, 1, Colormap::Jet64, 0.0, false);
+        let set: std::collections::HashSet<[u8; 3]> = (0..n).map(|i| px(&rgb, i)).collect();
+        assert_eq!(set.len(), 64);
+    }
+
+    proptest! {
+        #[test]
+        fn reverse_mirrors(p in proptest::collection::vec(-20.0f32..20.0, 1..64), ci in 0usize..6) {
+            let cmap = Colormap::ALL[ci];
+            let neg: Vec<f32> = p.iter().map(|v| -v).collect();
+            let n = p.len();
+            prop_assert_eq!(
+                render_phase(&p, n, 1, cmap, 0.0, true),
+                render_phase(&neg, n, 1, cmap, 0.0, false)
+            );
+        }
+
+        #[test]
+        fn offset_shifts_phase(p in proptest::collection::vec(-3.0f32..3.0, 1..64), off in -3.0f32..3.0) {
+            let n = p.len();
+            let shifted: Vec<f32> = p.iter().map(|v| v + off).collect();
+            prop_assert_eq!(
+                render_phase(&p, n, 1, Colormap::Cyclic, off, false),
+                render_phase(&shifted, n, 1, Colormap::Cyclic, 0.0, false)
+            );
+        }
+    }
+
+    #[test]
+    fn gray_and_coherence() {
+        assert_eq!(
+            render_coherence(&[0.0, 0.5, 1.0, 1.5, -0.2, f32::NAN]),
+            vec![0, 128, 255, 255, 0, 0]
+        );
+        assert_eq!(
+            render_gray(&[-10.0, 0.0, 10.0], -10.0, 10.0).expect("range"),
+            vec![0, 128, 255]
+        );
+        assert!(render_gray(&[1.0], 1.0, 1.0).is_err());
+    }
+}

@@ -10,3 +10,5 @@ pub use bbox::{BBox, Detection};
 pub mod eval;
 pub mod iou;
 pub mod nms;
+pub mod plot;
+pub mod tiling;

@@ -1,0 +1,192 @@
+//! Where the tiles of a scene go.
+//!
+//! Tiles are `size` × `size` pixels (the model's input, 416), stepped by
+//! `stride = size − overlap` from the top-left corner; the last row and column stick out
+//! past the scene and are padded (as no-data). With an overlap at least the size of the
+//! largest basin (plus the edge margin), every basin lies whole inside some tile; overlap 0
+//! reproduces the paper's plain cut.
+
+use serde::{Deserialize, Serialize};
+
+use super::TilingError;
+use crate::bbox::BBox;
+
+/// The model's input size in the paper.
+pub const DEFAULT_TILE: usize = 416;
+/// Largest expected basin in pixels: ~2 km at ~20 m pixels is 110 px; 160 leaves room.
+pub const DEFAULT_MAX_BASIN_PX: usize = 160;
+
+/// One tile: its place in the grid and its top-left pixel in the scene.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Tile {
+    pub row: usize,
+    pub col: usize,
+    pub x0: usize,
+    pub y0: usize,
+    pub size: usize,
+}
+
+impl Tile {
+    /// The tile's square in scene pixels (padding included).
+    pub fn rect(&self) -> BBox {
+        let (x0, y0, s) = (self.x0 as f64, self.y0 as f64, self.size as f64);
+        BBox::new(x0, y0, x0 + s, y0 + s)
+    }
+}
+
+/// The grid of tiles over a scene.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TilePlan {
+    pub scene_width: usize,
+    pub scene_height: usize,
+    pub tile: usize,
+    pub overlap: usize,
+    /// Left edges of the tile columns.
+    pub xs: Vec<usize>,
+    /// Top edges of the tile rows.
+    pub ys: Vec<usize>,
+}
+
+impl TilePlan {
+    /// Tiles of `tile` pixels overlapping by `overlap` over a `width` × `height` scene.
+    pub fn new(
+        width: usize,
+        height: usize,
+        tile: usize,
+        overlap: usize,
+    ) -> Result<Self, TilingError> {
+        if width == 0 || height == 0 {
+            return Err(TilingError::Plan(format!(
+                "scene size {width}x{height} is empty"
+            )));
+        }
+        if tile == 0 || overlap >= tile {
+            return Err(TilingError::Plan(format!(
+                "overlap {overlap} must be smaller than the tile size {tile}"
+            )));
+        }
+        Ok(Self {
+            scene_width: width,
+            scene_height: height,
+            tile,
+            overlap,
+            xs: starts(width, tile, tile - overlap),
+            ys: starts(height, tile, tile - overlap),
+        })
+    }
+
+    /// The default plan: 416-pixel tiles overlapping by the largest expected basin.
+    pub fn for_scene(width: usize, height: usize) -> Result<Self, TilingError> {
+        Self::new(width, height, DEFAULT_TILE, DEFAULT_MAX_BASIN_PX)
+    }
+
+    pub fn stride(&self) -> usize {
+        self.tile - self.overlap
+    }
+
+    pub fn rows(&self) -> usize {
+        self.ys.len()
+    }
+
+    pub fn cols(&self) -> usize {
+        self.xs.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows() * self.cols()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn tile_at(&self, row: usize, col: usize) -> Tile {
+        Tile {
+            row,
+            col,
+            x0: self.xs[col],
+            y0: self.ys[row],
+            size: self.tile,
+        }
+    }
+
+    /// All tiles, row by row.
+    pub fn tiles(&self) -> impl Iterator<Item = Tile> + '_ {
+        (0..self.rows()).flat_map(move |r| (0..self.cols()).map(move |c| self.tile_at(r, c)))
+    }
+
+    /// Which sides of `tile` lie inside the scene (left, top, right, bottom): a box touching
+    /// such a side may continue in the neighbouring tile; the scene border cuts nothing.
+    pub fn inner_edges(&self, tile: &Tile) -> [bool; 4] {
+        [
+            tile.x0 > 0,
+            tile.y0 > 0,
+            tile.x0 + tile.size < self.scene_width,
+            tile.y0 + tile.size < self.scene_height,
+        ]
+    }
+}
+
+/// Tile starts 0, stride, 2·stride, … until a tile reaches the end.
+fn starts(len: usize, tile: usize, stride: usize) -> Vec<usize> {
+    let n = if len <= tile {
+        1
+    } else {
+        1 + (len - tile).div_ceil(stride)
+    };
+    (0..n).map(|k| k * stride).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_plan_without_overlap() {
+        let p = TilePlan::new(1000, 416, 416, 0).unwrap();
+        assert_eq!(p.xs, vec![0, 416, 832]);
+        assert_eq!(p.ys, vec![0]);
+        assert_eq!(p.len(), 3);
+    }
+
+    #[test]
+    fn overlapping_plan_covers_the_scene() {
+        let p = TilePlan::new(1000, 700, 416, 160).unwrap();
+        assert_eq!(p.stride(), 256);
+        assert_eq!(p.xs, vec![0, 256, 512, 768]);
+        assert_eq!(p.ys, vec![0, 256, 512]);
+        let last = p.tile_at(2, 3);
+        assert!(last.x0 + last.size >= 1000 && last.y0 + last.size >= 700);
+        // The last tile before it does not reach the end: no tile is redundant.
+        assert!(p.xs[2] + 416 < 1000);
+    }
+
+    #[test]
+    fn small_scene_is_one_padded_tile() {
+        let p = TilePlan::new(100, 50, 416, 160).unwrap();
+        assert_eq!((p.xs.clone(), p.ys.clone()), (vec![0], vec![0]));
+        assert_eq!(p.inner_edges(&p.tile_at(0, 0)), [false; 4]);
+    }
+
+    #[test]
+    fn exact_fit_has_no_extra_tile() {
+        let p = TilePlan::new(832, 416, 416, 0).unwrap();
+        assert_eq!(p.xs, vec![0, 416]);
+        assert_eq!(p.inner_edges(&p.tile_at(0, 1)), [true, false, false, false]);
+    }
+
+    #[test]
+    fn every_box_up_to_the_overlap_fits_whole_in_some_tile() {
+        let p = TilePlan::new(2000, 1500, 416, 160).unwrap();
+        for x in (0..2000 - 150).step_by(7) {
+            let b = BBox::new(x as f64, 10.0, x as f64 + 150.0, 160.0);
+            assert!(p.tiles().any(|t| t.rect().contains(&b)), "box at x={x}");
+        }
+    }
+
+    #[test]
+    fn rejects_overlap_not_below_tile() {
+        assert!(TilePlan::new(1000, 1000, 416, 416).is_err());
+        assert!(TilePlan::new(0, 1000, 416, 0).is_err());
+    }
+}

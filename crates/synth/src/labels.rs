@@ -1,0 +1,266 @@
+//! Label boxes from the noise-free deformation of each basin.
+//!
+//! Convention: a *basin* is a group of panels. Panels start alone; two groups merge when
+//! their visible regions (|own LOS| ≥ threshold, the group's own LOS being the sum of its
+//! panels') touch or overlap (8-neighbourhood), or when one group's visible pixels fall
+//! inside the other's box — people box a connected fringe pattern, and a box must hold
+//! nothing of another basin. Merging repeats until stable. The box is the axis-aligned
+//! bounding box of the group's visible pixels inside the window.
+
+use crate::deformation::Patch;
+use std::collections::HashMap;
+
+/// Pixel rectangle of the area that is labelled (the tile or the scene).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub x0: usize,
+    pub y0: usize,
+    pub w: usize,
+    pub h: usize,
+}
+
+/// Box in window pixels, `x2`/`y2` exclusive (pixel edges).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PixBox {
+    pub x1: usize,
+    pub y1: usize,
+    pub x2: usize,
+    pub y2: usize,
+}
+
+impl PixBox {
+    pub fn width(&self) -> usize {
+        self.x2 - self.x1
+    }
+    pub fn height(&self) -> usize {
+        self.y2 - self.y1
+    }
+    pub fn contains(&self, c: usize, r: usize) -> bool {
+        c >= self.x1 && c < self.x2 && r >= self.y1 && r < self.y2
+    }
+    fn grow(b: Option<PixBox>, c: usize, r: usize) -> PixBox {
+        match b {
+            None => PixBox {
+                x1: c,
+                y1: r,
+                x2: c + 1,
+                y2: r + 1,
+            },
+            Some(b) => PixBox {
+                x1: b.x1.min(c),
+                y1: b.y1.min(r),
+                x2: b.x2.max(c + 1),
+                y2: b.y2.max(r + 1),
+            },
+        }
+    }
+}
+
+/// A group's summed own LOS over the window, stored sparsely (visible pixels only).
+#[derive(Clone, Debug)]
+pub struct GroupMask {
+    /// Visible pixels (window coordinates) and their LOS.
+    pub pixels: Vec<(usize, usize, f32)>,
+    pub bbox: Option<PixBox>,
+}
+
+/// A labelled basin: member panel indices, the box at the label threshold, and facts.
+#[derive(Clone, Debug)]
+pub struct BasinLabel {
+    pub members: Vec<usize>,
+    pub bbox: PixBox,
+    /// Largest |own LOS| inside the window (m).
+    pub max_abs_los_m: f32,
+    /// The box reaches the window edge: the basin continues outside.
+    pub truncated: bool,
+}
+
+/// Sum of the member patches' LOS over the window; visible pixels at `threshold`.
+pub fn group_mask(patches: &[Option<Patch>], members: &[usize], win: Window, threshold: f32) -> GroupMask {
+    let mut acc: HashMap<(usize, usize), f32> = HashMap::new();
+    for &m in members {
+        let Some(p) = &patches[m] else { continue };
+        let c0 = p.x0.max(win.x0);
+        let r0 = p.y0.max(win.y0);
+        let c1 = (p.x0 + p.w).min(win.x0 + win.w);
+        let r1 = (p.y0 + p.h).min(win.y0 + win.h);
+        for r in r0..r1 {
+            for c in c0..c1 {
+                let v = p.los[(r - p.y0) * p.w + (c - p.x0)];
+                if v != 0.0 {
+                    *acc.entry((c - win.x0, r - win.y0)).or_insert(0.0) += v;
+                }
+            }
+        }
+    }
+    let mut pixels: Vec<(usize, usize, f32)> = acc
+        .into_iter()
+        .filter(|(_, v)| v.abs() >= threshold)
+        .map(|((c, r), v)| (c, r, v))
+        .collect();
+    pixels.sort_by_key(|&(c, r, _)| (r, c));
+    let bbox = pixels.iter().fold(None, |b, &(c, r, _)| Some(PixBox::grow(b, c, r)));
+    GroupMask { pixels, bbox }
+}
+
+/// Groups panels into basins by the convention above. Returns groups of panel indices
+/// with their masks; groups with no visible pixel in the window are left out.
+pub fn group_panels(
+    patches: &[Option<Patch>],
+    win: Window,
+    threshold: f32,
+) -> Vec<(Vec<usize>, GroupMask)> {
+    let mut groups: Vec<Vec<usize>> = (0..patches.len())
+        .filter(|&i| patches[i].is_some())
+        .map(|i| vec![i])
+        .collect();
+    let mut masks: Vec<GroupMask> = groups
+        .iter()
+        .map(|g| group_mask(patches, g, win, threshold))
+        .collect();
+    loop {
+        match find_merge(&masks, win) {
+            Some((a, b)) => {
+                let gb = groups.remove(b);
+                masks.remove(b);
+                groups[a].extend(gb);
+                groups[a].sort_unstable();
+                masks[a] = group_mask(patches, &groups[a], win, threshold);
+            }
+            None => {
+                return groups
+                    .into_iter()
+                    .zip(masks)
+                    .filter(|(_, m)| m.bbox.is_some())
+                    .collect();
+            }
+        }
+    }
+}
+
+/// First pair (a < b) of groups that touch or whose box holds the other's pixels.
+fn find_merge(masks: &[GroupMask], win: Window) -> Option<(usize, usize)> {
+    // Owner map of visible pixels for the touching test.
+    let mut owner: HashMap<(usize, usize), usize> = HashMap::new();
+    for (g, m) in masks.iter().enumerate() {
+        for &(c, r, _) in &m.pixels {
+            for dr in -1i64..=1 {
+                for dc in -1i64..=1 {
+                    let (nc, nr) = (c as i64 + dc, r as i64 + dr);
+                    if nc < 0 || nr < 0 || nc >= win.w as i64 || nr >= win.h as i64 {
+                        continue;
+                    }
+                    if let Some(&o) = owner.get(&(nc as usize, nr as usize)) {
+                        if o != g {
+                            return Some((o.min(g), o.max(g)));
+                        }
+                    }
+                }
+            }
+        }
+        for &(c, r, _) in &m.pixels {
+            owner.insert((c, r), g);
+        }
+    }
+    for (a, ma) in masks.iter().enumerate() {
+        let Some(ba) = ma.bbox else { continue };
+        for (b, mb) in masks.iter().enumerate() {
+            let overlaps = mb.bbox.is_some_and(|bb| {
+                bb.x1 < ba.x2 && ba.x1 < bb.x2 && bb.y1 < ba.y2 && ba.y1 < bb.y2
+            });
+            if a != b && overlaps && mb.pixels.iter().any(|&(c, r, _)| ba.contains(c, r)) {
+                return Some((a.min(b), a.max(b)));
+            }
+        }
+    }
+    None
+}
+
+/// Labels of the groups whose box is at least `min_px` wide and high. Smaller ones are
+/// returned separately: callers remove them from the simulation so nothing visible goes
+/// unlabelled.
+pub fn make_labels(
+    groups: Vec<(Vec<usize>, GroupMask)>,
+    win: Window,
+    min_px: usize,
+) -> (Vec<BasinLabel>, Vec<Vec<usize>>) {
+    let mut labels = Vec::new();
+    let mut tiny = Vec::new();
+    for (members, mask) in groups {
+        let Some(b) = mask.bbox else { continue };
+        if b.width() < min_px || b.height() < min_px {
+            tiny.push(members);
+            continue;
+        }
+        let max_abs = mask.pixels.iter().fold(0.0f32, |m, p| m.max(p.2.abs()));
+        let truncated = b.x1 == 0 || b.y1 == 0 || b.x2 == win.w || b.y2 == win.h;
+        labels.push(BasinLabel {
+            members,
+            bbox: b,
+            max_abs_los_m: max_abs,
+            truncated,
+        });
+    }
+    (labels, tiny)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(x0: usize, y0: usize, w: usize, h: usize, amp: f32) -> Patch {
+        // A cone: amp at the centre, zero at the patch edge.
+        let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+        let los = (0..w * h)
+            .map(|i| {
+                let (c, r) = ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5);
+                let d = (((c - cx) / cx).powi(2) + ((r - cy) / cy).powi(2)).sqrt();
+                -amp * (1.0 - d).max(0.0)
+            })
+            .collect();
+        Patch { x0, y0, w, h, los }
+    }
+
+    const WIN: Window = Window { x0: 0, y0: 0, w: 100, h: 100 };
+
+    #[test]
+    fn separate_basins_get_separate_boxes() {
+        let patches = vec![Some(blob(5, 5, 20, 20, 1.0)), Some(blob(60, 60, 30, 20, 1.0))];
+        let g = group_panels(&patches, WIN, 0.5);
+        assert_eq!(g.len(), 2);
+        let b = g[0].1.bbox.expect("visible");
+        // |LOS| ≥ 0.5 inside half the cone radius: a 10 × 10 box around the centre.
+        assert_eq!((b.x1, b.y1, b.x2, b.y2), (10, 10, 20, 20));
+    }
+
+    #[test]
+    fn touching_basins_merge() {
+        let patches = vec![Some(blob(10, 10, 20, 20, 1.0)), Some(blob(22, 10, 20, 20, 1.0))];
+        let g = group_panels(&patches, WIN, 0.3);
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].0, vec![0, 1]);
+    }
+
+    #[test]
+    fn a_box_holding_another_basin_merges_them() {
+        // A long thin diagonal would need a box that contains a small blob beside it.
+        let mut diag = Patch { x0: 0, y0: 0, w: 60, h: 60, los: vec![0.0; 3600] };
+        for i in 0..60 {
+            diag.los[i * 60 + i] = -1.0;
+        }
+        let small = blob(40, 5, 10, 10, 1.0);
+        let g = group_panels(&[Some(diag), Some(small)], WIN, 0.5);
+        assert_eq!(g.len(), 1);
+    }
+
+    #[test]
+    fn tiny_and_edge_cut_basins() {
+        let patches = vec![Some(blob(0, 40, 8, 8, 1.0)), Some(blob(80, 30, 40, 40, 1.0))];
+        let win = Window { x0: 0, y0: 0, w: 100, h: 100 };
+        let (labels, tiny) = make_labels(group_panels(&patches, win, 0.2), win, 8);
+        assert_eq!(tiny, vec![vec![0]]);
+        assert_eq!(labels.len(), 1);
+        assert!(labels[0].truncated);
+        assert_eq!(labels[0].bbox.x2, 100);
+    }
+}

@@ -2,14 +2,18 @@
 //! tiles; none/LZW/Deflate/PackBits; BigTIFF) with geotransform, EPSG and no-data;
 //! streaming row reads; GAMMA raw rasters with their `.par` files; PNG/JPEG pictures.
 
+pub mod any;
 pub mod codec;
 pub mod error;
+pub mod gamma;
 pub mod geo;
 pub mod picture;
-pub mod raster;
+pub mod products;
+mod raster;
 pub mod tiff_read;
 pub mod tiff_write;
 
+pub use any::{Format, ReadOptions, RowReader, detect_format, open_any, read_any, read_any_with};
 pub use codec::Compression;
 pub use error::RasterError;
 pub use geo::{GeoInfo, GeoTransform};

@@ -1,0 +1,369 @@
+//! Open whatever raster a user has: GeoTIFF, GAMMA raw (+ its parameter file), PNG/JPEG,
+//! told apart by magic bytes first and extension second.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::RasterError;
+use crate::gamma::{self, RawKind, RawReader};
+use crate::geo::GeoInfo;
+use crate::picture::read_picture;
+use crate::raster::{Pixels, Raster};
+use crate::tiff_read::GeoTiffReader;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Tiff,
+    Png,
+    Jpeg,
+    GammaRaw(RawKind),
+}
+
+/// What the file itself cannot say (GAMMA raw rasters have no header).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadOptions {
+    /// Raster width, overriding any parameter file.
+    pub width: Option<usize>,
+    /// The parameter file to use instead of searching beside the raster.
+    pub par: Option<PathBuf>,
+    /// Element type, overriding the one guessed from the extension.
+    pub kind: Option<RawKind>,
+}
+
+pub fn detect_format(path: &Path, kind: Option<RawKind>) -> Result<Format, RasterError> {
+    let mut magic = [0u8; 4];
+    let mut f = File::open(path).map_err(|e| RasterError::io(path, e))?;
+    let n = f.read(&mut magic).map_err(|e| RasterError::io(path, e))?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match (&magic[..n], ext.as_str()) {
+        ([b'I', b'I', 42 | 43, 0], _) | ([b'M', b'M', 0, 42 | 43], _) => return Ok(Format::Tiff),
+        ([0x89, b'P', b'N', b'G'], _) => return Ok(Format::Png),
+        ([0xFF, 0xD8, 0xFF, _], _) => return Ok(Format::Jpeg),
+        _ => {}
+    }
+    if let Some(k) = kind.or_else(|| RawKind::from_extension(&ext)) {
+        return Ok(Format::GammaRaw(k));
+    }
+    Err(RasterError::unsupported(
+        path,
+        format!(
+            "not a TIFF, PNG or JPEG, and `.{ext}` is not a GAMMA raster extension \
+             (float: .unw .cc .cor …; fcomplex: .diff .int .flt …)"
+        ),
+    ))
+}
+
+/// Parameter files a GAMMA raster's width may be in, most specific first.
+pub fn par_candidates(path: &Path) -> Vec<PathBuf> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stem = path.file_stem().and_then(|n| n.to_str()).unwrap_or("");
+    let mut c: Vec<PathBuf> = [
+        format!("{name}.par"),
+        format!("{stem}.par"),
+        format!("{stem}.diff_par"),
+        format!("{stem}.off"),
+        format!("{stem}_dem.par"),
+        format!("{stem}.dem_par"),
+        format!("{stem}.dem.par"),
+    ]
+    .iter()
+    .map(|n| dir.join(n))
+    .collect();
+    // PyRate/GAMMA pairs "20060619-20061002_utm.unw" keep their DEM parameters under the
+    // first date: "20060619_utm_dem.par".
+    if let Some((first, rest)) = split_date_pair(stem) {
+        c.push(dir.join(format!("{first}{rest}_dem.par")));
+        c.push(dir.join(format!("{first}{rest}.dem_par")));
+    }
+    c.push(dir.join("EQA.dem_par"));
+    c.push(dir.join("../geo/EQA.dem_par"));
+    c
+}
+
+/// "YYYYMMDD[-_]YYYYMMDD<rest>" → ("YYYYMMDD", "<rest>").
+fn split_date_pair(stem: &str) -> Option<(&str, &str)> {
+    let b = stem.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    (digits(0..8) && matches!(b.get(8), Some(b'-' | b'_')) && digits(9..17))
+        .then(|| (&stem[..8], &stem[17..]))
+}
+
+/// The one DEM parameter file in the raster's folder, if there is exactly one.
+fn lone_dem_par(path: &Path) -> Option<PathBuf> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut found = std::fs::read_dir(dir).ok()?.filter_map(|e| {
+        let p = e.ok()?.path();
+        let n = p.file_name()?.to_str()?.to_string();
+        (n.ends_with("_dem.par") || n.ends_with(".dem_par") || n.ends_with(".dem.par")).then_some(p)
+    });
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
+/// Finds the parameter file beside a GAMMA raster, or says where it looked.
+pub fn find_par(path: &Path) -> Result<PathBuf, RasterError> {
+    let candidates = par_candidates(path);
+    if let Some(p) = candidates.iter().find(|p| p.is_file()) {
+        return Ok(p.clone());
+    }
+    lone_dem_par(path).ok_or_else(|| RasterError::WidthNotFound {
+        path: path.to_path_buf(),
+        looked_for: candidates,
+    })
+}
+
+/// Opens a GAMMA raw raster: width from `opts` or the parameter file, geotransform when
+/// that file is a geocoded DEM parameter file.
+pub fn open_gamma(
+    path: &Path,
+    kind: RawKind,
+    opts: &ReadOptions,
+) -> Result<RawReader, RasterError> {
+    let par_path = match (&opts.par, opts.width) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(_)) => None,
+        (None, None) => Some(find_par(path)?),
+    };
+    let (par_width, lines, geo) = match &par_path {
+        Some(pp) => {
+            let par = gamma::parse_par(pp)?;
+            (par.width()?, par.lines()?, gamma::dem_par_geo(&par)?)
+        }
+        None => (None, None, None),
+    };
+    let width = opts.width.or(par_width).ok_or_else(|| RasterError::Par {
+        path: par_path.clone().unwrap_or_default(),
+        line: 0,
+        msg: format!(
+            "no width key ({}) for {}",
+            gamma::WIDTH_KEYS.join(", "),
+            path.display()
+        ),
+    })?;
+    // An explicit width overrides the file, so its line count no longer applies either.
+    let lines = if opts.width.is_some() && opts.width != par_width {
+        None
+    } else {
+        lines
+    };
+    RawReader::open(path, kind, width, lines, geo)
+}
+
+pub fn read_any(path: &Path) -> Result<Raster, RasterError> {
+    read_any_with(path, &ReadOptions::default())
+}
+
+pub fn read_any_with(path: &Path, opts: &ReadOptions) -> Result<Raster, RasterError> {
+    open_any(path, opts)?.read_all()
+}
+
+/// Row-streaming access to any supported raster (pictures are decoded whole).
+pub enum RowReader {
+    Tiff(Box<GeoTiffReader>),
+    Gamma(RawReader),
+    Picture(Raster),
+}
+
+pub fn open_any(path: &Path, opts: &ReadOptions) -> Result<RowReader, RasterError> {
+    Ok(match detect_format(path, opts.kind)? {
+        Format::Tiff => RowReader::Tiff(Box::new(GeoTiffReader::open(path)?)),
+        Format::Png | Format::Jpeg => RowReader::Picture(read_picture(path)?),
+        Format::GammaRaw(kind) => RowReader::Gamma(open_gamma(path, kind, opts)?),
+    })
+}
+
+impl RowReader {
+    pub fn width(&self) -> usize {
+        match self {
+            RowReader::Tiff(r) => r.width(),
+            RowReader::Gamma(r) => r.width(),
+            RowReader::Picture(r) => r.width,
+        }
+    }
+
+    pub fn height(&self) -> usize {
+        match self {
+            RowReader::Tiff(r) => r.height(),
+            RowReader::Gamma(r) => r.height(),
+            RowReader::Picture(r) => r.height,
+        }
+    }
+
+    pub fn geo(&self) -> Option<&GeoInfo> {
+        match self {
+            RowReader::Tiff(r) => r.geo(),
+            RowReader::Gamma(r) => r.geo(),
+            RowReader::Picture(r) => r.geo.as_ref(),
+        }
+    }
+
+    pub fn read_rows(&mut self, y0: usize, n: usize) -> Result<Raster, RasterError> {
+        match self {
+            RowReader::Tiff(r) => r.read_rows(y0, n),
+            RowReader::Gamma(r) => r.read_rows(y0, n),
+            RowReader::Picture(r) => Ok(slice_rows(r, y0, n)),
+        }
+    }
+
+    pub fn read_all(&mut self) -> Result<Raster, RasterError> {
+        match self {
+            RowReader::Picture(r) => Ok(r.clone()),
+            _ => self.read_rows(0, self.height()),
+        }
+    }
+}
+
+/// Rows of an in-memory raster; out-of-range requests are clamped to the raster.
+fn slice_rows(r: &Raster, y0: usize, n: usize) -> Raster {
+    let y0 = y0.min(r.height);
+    let n = n.min(r.height - y0);
+    let (a, b) = (y0 * r.width * r.bands, (y0 + n) * r.width * r.bands);
+    let pixels = match &r.pixels {
+        Pixels::F32(v) => Pixels::F32(v[a..b].to_vec()),
+        Pixels::C32(v) => Pixels::C32(v[a..b].to_vec()),
+        Pixels::U8(v) => Pixels::U8(v[a..b].to_vec()),
+    };
+    Raster {
+        height: n,
+        pixels,
+        geo: r.geo.map(|g| GeoInfo {
+            transform: g.transform.shifted(0, y0),
+            ..g
+        }),
+        ..r.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gamma::{write_dem_par, write_raw_c32_be, write_raw_f32_be};
+    use crate::geo::GeoTransform;
+    use crate::picture::write_png_rgb;
+    use crate::tiff_write::write_geotiff_f32;
+    use num_complex::Complex32;
+
+    #[test]
+    fn date_pair_split() {
+        assert_eq!(
+            split_date_pair("20060619-20061002_utm"),
+            Some(("20060619", "_utm"))
+        );
+        assert_eq!(split_date_pair("20180106_20180130"), Some(("20180106", "")));
+        assert_eq!(split_date_pair("cropA_2018"), None);
+    }
+
+    #[test]
+    fn every_format_by_magic_and_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let geo = GeoInfo::new(
+            GeoTransform::north_up(18.0, 50.0, 0.001, -0.001),
+            Some(4326),
+        );
+        let f: Vec<f32> = (1..=12).map(|i| i as f32).collect();
+
+        // A TIFF named .dat is still a TIFF.
+        let p = d.join("x.dat");
+        write_geotiff_f32(&p, 4, 3, &f, Some(&geo), Some(0.0)).unwrap();
+        let r = read_any(&p).unwrap();
+        assert_eq!(
+            (r.width, r.height, r.pixels.clone()),
+            (4, 3, Pixels::F32(f.clone()))
+        );
+
+        let p = d.join("pic.png");
+        write_png_rgb(&p, 2, 2, &[9; 12]).unwrap();
+        assert_eq!(detect_format(&p, None).unwrap(), Format::Png);
+        assert_eq!(read_any(&p).unwrap().bands, 3);
+
+        // GAMMA pair with its DEM parameters under the first date.
+        let p = d.join("20200101-20200113_geo.unw");
+        write_raw_f32_be(&p, &f).unwrap();
+        write_dem_par(&d.join("20200101_geo_dem.par"), 4, 3, &geo).unwrap();
+        let r = read_any(&p).unwrap();
+        assert_eq!((r.width, r.height, r.nodata), (4, 3, Some(0.0)));
+        let g = r.geo.unwrap();
+        assert_eq!(g.epsg, Some(4326));
+        assert!((g.transform.0[0] - 18.0).abs() < 1e-9 && (g.transform.0[3] - 50.0).abs() < 1e-9);
+
+        // Radar-geometry interferogram with an offset file: width, no geotransform.
+        let c: Vec<Complex32> = (0..6).map(|i| Complex32::new(i as f32, 1.0)).collect();
+        let p = d.join("20200101_20200113.diff");
+        write_raw_c32_be(&p, &c).unwrap();
+        std::fs::write(
+            d.join("20200101_20200113.off"),
+            "interferogram_width:  3\ninterferogram_azimuth_lines:  2\n",
+        )
+        .unwrap();
+        let r = read_any(&p).unwrap();
+        assert_eq!((r.width, r.height, r.geo), (3, 2, None));
+        assert_eq!(r.pixels, Pixels::C32(c));
+    }
+
+    #[test]
+    fn missing_par_lists_candidates_and_width_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lonely.cc");
+        write_raw_f32_be(&p, &[0.5; 8]).unwrap();
+        let err = read_any(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("lonely.cc") && err.contains("lonely.par") && err.contains("--width"),
+            "{err}"
+        );
+        let r = read_any_with(
+            &p,
+            &ReadOptions {
+                width: Some(4),
+                ..ReadOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((r.width, r.height), (4, 2));
+        let err = read_any_with(
+            &p,
+            &ReadOptions {
+                width: Some(3),
+                ..ReadOptions::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("not a whole number of rows of width 3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_extension_is_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("notes.txt");
+        std::fs::write(&p, "hello").unwrap();
+        let err = read_any(&p).unwrap_err().to_string();
+        assert!(err.contains("notes.txt") && err.contains("`.txt`"), "{err}");
+    }
+
+    #[test]
+    fn row_reader_pictures_slice_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.png");
+        let rgb: Vec<u8> = (0..2 * 3 * 3).map(|i| i as u8).collect();
+        write_png_rgb(&p, 2, 3, &rgb).unwrap();
+        let mut rr = open_any(&p, &ReadOptions::default()).unwrap();
+        let part = rr.read_rows(1, 2).unwrap();
+        assert_eq!(part.pixels, Pixels::U8(rgb[6..].to_vec()));
+    }
+}

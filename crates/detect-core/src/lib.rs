@@ -1,14 +1,21 @@
 //! detect-core: everything about boxes that needs no neural network.
 //!
-//! - [`bbox`]: boxes in pixel coordinates and scored detections;
-//! - [`labels`]: YOLO txt, Pascal VOC XML (LabelImg layout), COCO JSON;
+//! - [`bbox`]: boxes in pixel coordinates (x1, y1, x2, y2; width = x2 − x1) and detections;
+//! - [`iou`]: IoU, GIoU, DIoU, CIoU, IoS;
+//! - [`nms`]: greedy NMS and SAHI-style greedy merging of partial boxes;
+//! - [`labels`]: YOLO txt, Pascal VOC XML (LabelImg layout), COCO JSON, label folders;
+//! - [`eval`]: pycocotools' COCOeval (bbox) reproduced to 1e-6, plus operating points;
+//! - [`plot`]: precision–recall curves as PNG;
+//! - [`tiling`]: tile plans, strip-wise streaming of large scenes, stitching;
+//! - [`output`]: GeoJSON / CSV / COCO results of scene detections.
 
 pub mod bbox;
-pub mod labels;
-
-pub use bbox::{BBox, Detection};
 pub mod eval;
 pub mod iou;
+pub mod labels;
 pub mod nms;
+pub mod output;
 pub mod plot;
 pub mod tiling;
+
+pub use bbox::{BBox, Detection};

@@ -4,9 +4,11 @@
 
 pub mod any;
 pub mod codec;
+pub mod convert;
 pub mod error;
 pub mod gamma;
 pub mod geo;
+pub mod info;
 pub mod picture;
 pub mod products;
 mod raster;
@@ -15,11 +17,13 @@ pub mod tiff_write;
 
 pub use any::{Format, ReadOptions, RowReader, detect_format, open_any, read_any, read_any_with};
 pub use codec::Compression;
+pub use convert::convert_to_geotiff;
 pub use error::RasterError;
 pub use geo::{GeoInfo, GeoTransform};
+pub use info::{RasterInfo, describe};
 pub use num_complex::Complex32;
 pub use picture::{read_picture, write_png_gray, write_png_rgb};
-pub use raster::{BandStats, Pixels, Raster};
+pub use raster::{BandStats, Pixels, Raster, StatsAccumulator};
 pub use tiff_read::{GeoTiffReader, StoredType, TiffLayout, read_geotiff};
 pub use tiff_write::{
     GeoTiffWriter, Layout, RasterSpec, SampleType, WriteOptions, write_geotiff, write_geotiff_c32,

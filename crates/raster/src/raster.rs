@@ -65,6 +65,65 @@ impl BandStats {
     }
 }
 
+/// Band statistics gathered over several row bands of one raster (streaming `info`).
+#[derive(Debug, Clone, Copy)]
+pub struct StatsAccumulator {
+    min: f64,
+    max: f64,
+    sum: f64,
+    sum2: f64,
+    valid: usize,
+    total: usize,
+}
+
+impl Default for StatsAccumulator {
+    fn default() -> Self {
+        Self {
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sum: 0.0,
+            sum2: 0.0,
+            valid: 0,
+            total: 0,
+        }
+    }
+}
+
+impl StatsAccumulator {
+    /// Adds the valid samples of `band` of `r` (complex samples by magnitude).
+    pub fn add(&mut self, r: &Raster, band: usize) {
+        let mask = r.valid_mask();
+        self.total += mask.len();
+        let b = r.bands;
+        for (i, _) in mask.iter().enumerate().filter(|(_, ok)| **ok) {
+            let k = i * b + band;
+            let s = match &r.pixels {
+                Pixels::F32(v) => f64::from(v[k]),
+                Pixels::C32(v) => f64::from(v[k].norm()),
+                Pixels::U8(v) => f64::from(v[k]),
+            };
+            self.min = self.min.min(s);
+            self.max = self.max.max(s);
+            self.sum += s;
+            self.sum2 += s * s;
+            self.valid += 1;
+        }
+    }
+
+    pub fn finish(&self) -> BandStats {
+        let n = self.valid.max(1) as f64;
+        let mean = self.sum / n;
+        BandStats {
+            min: self.min,
+            max: self.max,
+            mean,
+            std_dev: (self.sum2 / n - mean * mean).max(0.0).sqrt(),
+            valid: self.valid,
+            total: self.total,
+        }
+    }
+}
+
 impl Raster {
     /// Per pixel: true where the pixel holds data. A pixel is invalid when any of its
     /// samples is NaN, when all its samples equal the no-data value (so an RGB pixel with one
@@ -104,35 +163,9 @@ impl Raster {
         if band >= self.bands {
             return None;
         }
-        let mask = self.valid_mask();
-        let sample = |i: usize| -> f64 {
-            let k = i * self.bands + band;
-            match &self.pixels {
-                Pixels::F32(v) => f64::from(v[k]),
-                Pixels::C32(v) => f64::from(v[k].norm()),
-                Pixels::U8(v) => f64::from(v[k]),
-            }
-        };
-        let (mut min, mut max, mut sum, mut sum2, mut valid) =
-            (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0.0, 0usize);
-        for (i, _) in mask.iter().enumerate().filter(|(_, ok)| **ok) {
-            let s = sample(i);
-            min = min.min(s);
-            max = max.max(s);
-            sum += s;
-            sum2 += s * s;
-            valid += 1;
-        }
-        let n = valid.max(1) as f64;
-        let mean = sum / n;
-        Some(BandStats {
-            min,
-            max,
-            mean,
-            std_dev: (sum2 / n - mean * mean).max(0.0).sqrt(),
-            valid,
-            total: mask.len(),
-        })
+        let mut acc = StatsAccumulator::default();
+        acc.add(self, band);
+        Some(acc.finish())
     }
 
     /// Coherence in [0, 1] whatever the encoding: LiCSAR writes `*.geo.cc.tif` as Byte

@@ -236,3 +236,35 @@ fn other_par_layouts_parse() {
     let e = base.entry("precision_baseline(TCN)").unwrap();
     assert_eq!(e.values[..3], ["0.1585592", "15.3525463", "9.7718029"]);
 }
+
+#[test]
+fn info_prints_gdal_numbers() {
+    let Some(dir) = fixtures() else { return };
+    let info = raster::describe(
+        &dir.join("cropA_20180106-20180130_VV_8rlks_eqa_unw.tif"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let text = info.to_string();
+    for want in [
+        "Size is 100, 60",
+        "Coordinate System is EPSG:4326",
+        "Origin = (-99.191069781636742,19.451292623451756)",
+        "AREA_OR_POINT=Area",
+        "COMPRESSION=PACKBITS",
+        "Block=100x20 Type=Float32",
+        "Minimum=5.234, Maximum=11.119",
+        "NoData Value=0",
+        "STATISTICS_VALID_PERCENT=98.3",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    let info = raster::describe(
+        &dir.join("20060619-20061002_utm.unw"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(info.par, Some(dir.join("20060619_utm_dem.par")));
+    assert_eq!(info.stats[0].total - info.stats[0].valid, 89);
+    assert!(info.to_string().contains("Minimum=-3.568"));
+}

@@ -26,17 +26,15 @@ const GEOGRAPHIC_EPSG: [u32; 12] = [
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Json {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 }
 
@@ -178,15 +176,14 @@ pub fn write_geojson(
     basins: &[Basin],
     geo: Option<&GeoRef>,
 ) -> Result<(), OutputError> {
-    let text = serde_json::to_string_pretty(&geojson(basins, geo)).map_err(|source| {
-        OutputError::Json {
+    let text =
+        serde_json::to_string_pretty(&geojson(basins, geo)).map_err(|cause| OutputError::Json {
             path: path.to_path_buf(),
-            source,
-        }
-    })?;
-    std::fs::write(path, text).map_err(|source| OutputError::Io {
+            cause,
+        })?;
+    std::fs::write(path, text).map_err(|cause| OutputError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 
@@ -248,9 +245,9 @@ fn csv_field(t: &str) -> String {
 
 /// Writes [`csv`] to `path`.
 pub fn write_csv(path: &Path, basins: &[Basin], geo: Option<&GeoRef>) -> Result<(), OutputError> {
-    std::fs::write(path, csv(basins, geo)).map_err(|source| OutputError::Io {
+    std::fs::write(path, csv(basins, geo)).map_err(|cause| OutputError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 

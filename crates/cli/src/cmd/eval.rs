@@ -1,8 +1,159 @@
-//! `yolo-basin eval` (not built yet: see docs/ARCHITECTURE.md for who owns it).
+//! `yolo-basin eval`: score detections against ground truth exactly as pycocotools'
+//! COCOeval (bbox) does, plus AP at every IoU step, a larger per-image limit for whole
+//! scenes and operating points at a score threshold. All logic lives in `detect_core::eval`.
 
-#[derive(clap::Args)]
-pub struct Args {}
+use std::path::PathBuf;
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`eval` is not built yet")
+use anyhow::{Context, bail};
+use clap::ValueEnum;
+use detect_core::eval::{EvalOptions, evaluate};
+use detect_core::labels::{
+    CocoDataset, LabelFormat, SizeSource, dataset_from_dir, read_coco_dataset, read_coco_results,
+};
+use detect_core::plot::write_pr_png;
+
+/// Ground-truth label format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// YOLO txt, one file per picture: `class cx cy w h`, normalised (needs picture sizes).
+    Yolo,
+    /// Pascal VOC XML as LabelImg writes it, one file per picture (sizes inside).
+    Voc,
+    /// One COCO data set JSON (give it with --gt).
+    Coco,
+}
+
+/// How the numbers are made and what the inputs are; shown under `--help`.
+const DETAILS: &str = "\
+Numbers equal pycocotools' COCOeval (iouType bbox) to 1e-6: 10 IoU thresholds
+0.50:0.05:0.95, 101-point interpolated precision, crowd boxes ignored, object size from the
+annotation's \"area\". The table adds AP at every IoU step (AP50 ... AP95) and operating
+points (TP/FP/FN, precision, recall, F1) at --score-threshold for IoU 0.5 and the looser 0.3
+(so that the labelling convention, halo or fringe core, does not decide). pycocotools keeps at
+most 100 detections per image; whole scenes hold more basins, so --max-dets N (> 100) adds
+the numbers at N, labelled as such.
+
+Ground truth is either a COCO JSON (--gt) or a folder of label files (--labels-dir with
+--format yolo|voc). A folder's pictures get image ids 1, 2, ... in file-name order of the
+label files; the detections (--dets, a COCO results JSON as `yolo-basin predict` writes)
+must use those ids.
+
+Examples:
+  yolo-basin eval --gt val.json --dets dets.json --out report.json --pr-png pr.png
+  yolo-basin eval --labels-dir val/labels --format yolo --images-dir val/images --dets dets.json
+  yolo-basin eval --labels-dir scenes/voc --format voc --dets dets.json --max-dets 1000";
+
+/// Evaluate detections against ground truth (COCO mAP@[.5:.95], AP50 ... AP95, AR, P/R/F1).
+#[derive(clap::Args, Debug)]
+#[command(after_long_help = DETAILS)]
+pub struct Args {
+    /// Ground truth: a COCO data set JSON (images, annotations with bbox/area/iscrowd,
+    /// categories).
+    #[arg(long, value_name = "FILE", conflicts_with = "labels_dir", required_unless_present = "labels_dir")]
+    pub gt: Option<PathBuf>,
+
+    /// Ground truth: a folder with one label file per picture (see --format).
+    #[arg(long, value_name = "DIR")]
+    pub labels_dir: Option<PathBuf>,
+
+    /// Format of the ground truth: yolo or voc with --labels-dir, coco with --gt.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Folder with the pictures, to read each picture's size (YOLO labels are normalised).
+    /// A picture is found by the label file's name with .png/.jpg/.jpeg/.tif/.tiff/.bmp.
+    #[arg(long, value_name = "DIR", conflicts_with = "size")]
+    pub images_dir: Option<PathBuf>,
+
+    /// Size of every picture instead of --images-dir: WIDTHxHEIGHT, or one number for
+    /// squares (e.g. 416).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    pub size: Option<(u32, u32)>,
+
+    /// Class names in class-id order for label folders (default: classes.txt beside YOLO
+    /// labels, the names in VOC files, else "basin" for class 0).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub classes: Vec<String>,
+
+    /// Detections: a COCO results JSON, [{"image_id", "category_id", "bbox": [x, y, w, h],
+    /// "score"}, ...], pixel coordinates.
+    #[arg(long, value_name = "FILE")]
+    pub dets: PathBuf,
+
+    /// Also report with up to this many detections per image (pycocotools stops at 100).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_dets: usize,
+
+    /// Score threshold of the operating point (TP/FP/FN, precision, recall, F1 at IoU 0.5
+    /// and 0.3).
+    #[arg(long, default_value_t = 0.25, value_name = "S")]
+    pub score_threshold: f64,
+
+    /// Write the full report (all numbers, P-R curves) as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Draw the precision–recall curves (one per IoU threshold) into this PNG.
+    #[arg(long, value_name = "FILE")]
+    pub pr_png: Option<PathBuf>,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("expected WIDTHxHEIGHT or one number, got {s:?}");
+    let (w, h) = match s.split_once(['x', 'X']) {
+        Some((w, h)) => (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?),
+        None => {
+            let n = s.trim().parse().map_err(|_| bad())?;
+            (n, n)
+        }
+    };
+    if w == 0 || h == 0 {
+        return Err(bad());
+    }
+    Ok((w, h))
+}
+
+fn load_ground_truth(args: &Args) -> anyhow::Result<CocoDataset> {
+    if let Some(gt) = &args.gt {
+        if matches!(args.format, Some(Format::Yolo | Format::Voc)) {
+            bail!("--gt takes a COCO JSON; use --labels-dir for YOLO or VOC label folders");
+        }
+        return read_coco_dataset(gt).context("reading the ground truth (--gt)");
+    }
+    let Some(dir) = &args.labels_dir else {
+        bail!("give the ground truth with --gt FILE or --labels-dir DIR");
+    };
+    let format = match args.format.unwrap_or(Format::Yolo) {
+        Format::Yolo => LabelFormat::Yolo,
+        Format::Voc => LabelFormat::Voc,
+        Format::Coco => bail!("--format coco takes one JSON file: give it with --gt"),
+    };
+    let sizes = match (&args.images_dir, args.size) {
+        (Some(images), _) => SizeSource::ImagesDir(images),
+        (None, Some((w, h))) => SizeSource::Fixed(w, h),
+        (None, None) if format == LabelFormat::Voc => SizeSource::Fixed(0, 0),
+        (None, None) => bail!("YOLO labels are normalised: give --images-dir or --size"),
+    };
+    dataset_from_dir(dir, format, sizes, &args.classes)
+        .with_context(|| format!("reading the labels in {}", dir.display()))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let gt = load_ground_truth(&args)?;
+    let dets = read_coco_results(&args.dets, Some(&gt)).context("reading the detections (--dets)")?;
+    let opts = EvalOptions::with_max_dets(args.max_dets, args.score_threshold);
+    let report = evaluate(&gt, &dets, &opts).context("evaluating")?;
+    print!("{}", report.to_table());
+    if let Some(out) = &args.out {
+        let text = serde_json::to_string_pretty(&report).context("serialising the report")?;
+        std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+        println!("report: {}", out.display());
+    }
+    if let Some(png) = &args.pr_png {
+        let limit = report.max_dets.last().copied().unwrap_or(100);
+        let title = format!("Precision-recall, maxDets={limit}, mAP@[.5:.95] {:.3}", report.map());
+        write_pr_png(png, &report.pr_curves, &title, (900, 650))?;
+        println!("P-R curves: {}", png.display());
+    }
+    Ok(())
 }

@@ -67,11 +67,12 @@ impl Default for Params {
 }
 
 impl Params {
-    /// COCO defaults plus one more (larger) per-image detection limit: whole scenes hold
-    /// more than 100 basins. The standard summary still reads the limit 100.
+    /// COCO defaults plus one more per-image detection limit above 100: whole scenes hold
+    /// more than 100 basins. The standard summary still reads the limit 100; a limit of
+    /// 100 or less adds nothing.
     pub fn with_extra_max_dets(extra: usize) -> Self {
         let mut p = Self::default();
-        if !p.max_dets.contains(&extra) {
+        if p.max_dets.last().is_some_and(|&m| extra > m) {
             p.max_dets.push(extra);
             p.max_dets.sort_unstable();
         }
@@ -123,5 +124,6 @@ mod tests {
             vec![1, 10, 100, 1000]
         );
         assert_eq!(Params::with_extra_max_dets(100).max_dets, vec![1, 10, 100]);
+        assert_eq!(Params::with_extra_max_dets(50).max_dets, vec![1, 10, 100]);
     }
 }

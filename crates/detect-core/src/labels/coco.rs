@@ -231,9 +231,9 @@ fn check_xywh(bbox: &[f64; 4]) -> Result<(), String> {
 /// Reads and validates a COCO data set.
 pub fn read_coco_dataset(path: &Path) -> Result<CocoDataset, LabelError> {
     let text = read_text(path)?;
-    let ds: CocoDataset = serde_json::from_str(&text).map_err(|source| LabelError::Json {
+    let ds: CocoDataset = serde_json::from_str(&text).map_err(|cause| LabelError::Json {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     ds.validate(path)?;
     Ok(ds)
@@ -252,9 +252,9 @@ pub fn read_coco_results(
 ) -> Result<Vec<CocoResult>, LabelError> {
     let text = read_text(path)?;
     let results: Vec<CocoResult> =
-        serde_json::from_str(&text).map_err(|source| LabelError::Json {
+        serde_json::from_str(&text).map_err(|cause| LabelError::Json {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
     check_results(&results, gt).map_err(|m| LabelError::invalid(path, m))?;
     Ok(results)
@@ -289,9 +289,9 @@ pub fn write_coco_results(path: &Path, results: &[CocoResult]) -> Result<(), Lab
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), LabelError> {
-    let text = serde_json::to_string_pretty(value).map_err(|source| LabelError::Json {
+    let text = serde_json::to_string_pretty(value).map_err(|cause| LabelError::Json {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     write_text(path, &text)
 }
@@ -311,9 +311,9 @@ mod tests {
 
     fn parse(text: &str) -> Result<CocoDataset, LabelError> {
         let p = Path::new("gt.json");
-        let ds: CocoDataset = serde_json::from_str(text).map_err(|source| LabelError::Json {
+        let ds: CocoDataset = serde_json::from_str(text).map_err(|cause| LabelError::Json {
             path: p.to_path_buf(),
-            source,
+            cause,
         })?;
         ds.validate(p)?;
         Ok(ds)

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{ImageLabels, LabelError, read_text, read_voc_xml, read_yolo_txt};
+use super::{CocoDataset, ImageLabels, LabelError, read_text, read_voc_xml, read_yolo_txt};
 
 /// Which label files a folder holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,40 @@ pub fn read_label_dir(
             LabelFormat::Voc => read_voc_file(f, sizes, classes),
         })
         .collect()
+}
+
+/// A folder of labels as a COCO data set (image ids 1, 2, … in file-name order).
+/// Class names: `classes` if given, else a YOLO `classes.txt` or the VOC names met; class ids
+/// without a name are called `class<k>`.
+pub fn dataset_from_dir(
+    dir: &Path,
+    format: LabelFormat,
+    sizes: SizeSource<'_>,
+    classes: &[String],
+) -> Result<CocoDataset, LabelError> {
+    let mut names = classes.to_vec();
+    let images = read_label_dir(dir, format, sizes, &mut names)?;
+    if images.is_empty() {
+        let ext = if format == LabelFormat::Yolo {
+            "txt"
+        } else {
+            "xml"
+        };
+        return Err(LabelError::invalid(
+            dir,
+            format!("no .{ext} label files in this folder"),
+        ));
+    }
+    let max_class = images
+        .iter()
+        .flat_map(|i| &i.boxes)
+        .map(|b| b.class_id)
+        .max();
+    let wanted = max_class.map_or(1, |c| c + 1).max(names.len());
+    for k in names.len()..wanted {
+        names.push(format!("class{k}"));
+    }
+    Ok(CocoDataset::from_labels(&images, &names))
 }
 
 fn list_files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, LabelError> {
@@ -127,6 +161,12 @@ fn read_voc_file(
                 image_size(&image)?
             }
         };
+        if w == 0 || h == 0 {
+            return Err(LabelError::invalid(
+                path,
+                "<size> is zero: give the picture sizes (a fixed size or the pictures' folder)",
+            ));
+        }
         labels.width = w;
         labels.height = h;
     }
@@ -180,6 +220,27 @@ mod tests {
         assert_eq!(l[0].file_name, "a");
         assert!(l[0].boxes.is_empty());
         assert_eq!(l[1].boxes[0].bbox, BBox::new(25.0, 10.0, 75.0, 30.0));
+    }
+
+    #[test]
+    fn folder_becomes_a_dataset_with_named_classes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "2 0.5 0.5 0.5 0.5\n").unwrap();
+        let ds = dataset_from_dir(
+            dir.path(),
+            LabelFormat::Yolo,
+            SizeSource::Fixed(100, 40),
+            &["basin".into()],
+        )
+        .unwrap();
+        let names: Vec<&str> = ds.categories.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["basin", "class1", "class2"]);
+        assert_eq!(ds.annotations[0].category_id, 3);
+        assert_eq!(ds.images[0].id, 1);
+        let empty = tempfile::tempdir().unwrap();
+        let err = dataset_from_dir(empty.path(), LabelFormat::Voc, SizeSource::Fixed(1, 1), &[])
+            .unwrap_err();
+        assert!(err.to_string().contains("no .xml label files"), "{err}");
     }
 
     #[test]

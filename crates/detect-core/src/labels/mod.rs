@@ -15,7 +15,11 @@ use serde_json::{Map, Value};
 
 use crate::bbox::BBox;
 
-pub use coco::{CocoAnnotation, CocoCategory, CocoDataset, CocoImage, CocoResult};
+pub use coco::{
+    CocoAnnotation, CocoCategory, CocoDataset, CocoImage, CocoResult, read_coco_dataset,
+    read_coco_results, write_coco_dataset, write_coco_results,
+};
+pub use dir::{LabelFormat, SizeSource, dataset_from_dir, image_size, read_label_dir};
 pub use voc::{VocMeta, format_voc_xml, parse_voc_xml, read_voc_xml, write_voc_xml};
 pub use yolo::{format_yolo_txt, parse_yolo_txt, read_yolo_txt, write_yolo_txt};
 
@@ -50,11 +54,10 @@ pub struct ImageLabels {
 /// What went wrong reading or writing labels, and where.
 #[derive(Debug, thiserror::Error)]
 pub enum LabelError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{}, line {line}: {msg}", path.display())]
     Line {
@@ -64,19 +67,18 @@ pub enum LabelError {
     },
     #[error("{}: {msg}", path.display())]
     Invalid { path: PathBuf, msg: String },
-    #[error("{}: not the expected COCO JSON: {source}", path.display())]
+    #[error("{}: not the expected COCO JSON: {cause}", path.display())]
     Json {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 }
 
 impl LabelError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &Path, cause: std::io::Error) -> Self {
         Self::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 

@@ -220,7 +220,9 @@ fn parse_object(
         ));
     }
     let (w, h) = (f64::from(width), f64::from(height));
-    if xmin < 0.0 || ymin < 0.0 || xmax > w || ymax > h {
+    // A zero size means the writer did not know it; the box cannot be checked then.
+    let size_known = width > 0 && height > 0;
+    if size_known && (xmin < 0.0 || ymin < 0.0 || xmax > w || ymax > h) {
         return Err(LabelError::line(
             path,
             bnd.line,

@@ -13,12 +13,11 @@ pub use stream::{RowSource, SliceSource, Strip, TileData, TileStream};
 pub enum TilingError {
     #[error("tile plan: {0}")]
     Plan(String),
-    #[error("reading rows {y0}..{} of the scene: {source}", y0 + n)]
+    #[error("reading rows {y0}..{} of the scene: {cause}", y0 + n)]
     Source {
         y0: usize,
         n: usize,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error(
         "rows {y0}..{} of the scene came back with {} values and {} flags, expected {} and {}",

@@ -83,7 +83,7 @@ impl<'a, S: RowSource> TileStream<'a, S> {
         let strip = self
             .source
             .read_rows(y0, n)
-            .map_err(|source| TilingError::Source { y0, n, source })?;
+            .map_err(|cause| TilingError::Source { y0, n, cause })?;
         if strip.data.len() != bands * n * w || strip.valid.len() != n * w {
             return Err(TilingError::BadStrip {
                 y0,

@@ -1,0 +1,73 @@
+//! CSPDarknet53 of YOLOv5 v7.0 (backbone of `models/yolov5s.yaml`), with the Light
+//! YOLO-Basin option of depthwise separable 3×3 convs after the stem.
+
+use burn::module::Module;
+use burn::prelude::*;
+
+use crate::blocks::{C3, Conv, Spatial, Sppf};
+use crate::config::ModelConfig;
+
+/// Channels (before width scaling) after the stem and after each of the four stages.
+pub const BACKBONE_CHANNELS: [usize; 5] = [64, 128, 256, 512, 1024];
+/// C3 repeats (before depth scaling) of the four stages.
+pub const BACKBONE_REPEATS: [usize; 4] = [3, 6, 9, 3];
+
+/// One downsampling stage: a stride-2 3×3 conv, then a C3 with shortcuts.
+#[derive(Module, Debug)]
+pub struct Stage {
+    pub down: Spatial,
+    pub c3: C3,
+}
+
+impl Stage {
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.c3.forward(self.down.forward(x))
+    }
+}
+
+/// Stem (6×6 s2 p2), four stages, SPPF.
+#[derive(Module, Debug)]
+pub struct Backbone {
+    pub stem: Conv,
+    pub stages: Vec<Stage>,
+    pub sppf: Sppf,
+}
+
+/// Backbone feature maps at strides 8, 16 and 32.
+pub struct Features {
+    pub p3: Tensor<4>,
+    pub p4: Tensor<4>,
+    pub p5: Tensor<4>,
+}
+
+impl Backbone {
+    pub fn new(cfg: &ModelConfig, device: &Device) -> Self {
+        let ch = BACKBONE_CHANNELS.map(|c| cfg.channels(c));
+        let dw = cfg.variant.depthwise_backbone();
+        let stem = Conv::with_padding(3, ch[0], 6, 2, 2, 1, device);
+        let stages = (0..4)
+            .map(|i| Stage {
+                down: Spatial::new(ch[i], ch[i + 1], 3, 2, dw, device),
+                c3: C3::new(
+                    ch[i + 1],
+                    ch[i + 1],
+                    cfg.repeats(BACKBONE_REPEATS[i]),
+                    true,
+                    dw,
+                    device,
+                ),
+            })
+            .collect();
+        let sppf = Sppf::new(ch[4], ch[4], device);
+        Self { stem, stages, sppf }
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Features {
+        let x = self.stem.forward(x);
+        let x = self.stages[0].forward(x);
+        let p3 = self.stages[1].forward(x);
+        let p4 = self.stages[2].forward(p3.clone());
+        let p5 = self.sppf.forward(self.stages[3].forward(p4.clone()));
+        Features { p3, p4, p5 }
+    }
+}

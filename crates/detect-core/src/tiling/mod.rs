@@ -2,10 +2,12 @@
 //! the tiles' detections back together.
 
 mod plan;
+mod scene;
 mod stitch;
 mod stream;
 
 pub use plan::{DEFAULT_MAX_BASIN_PX, DEFAULT_TILE, Tile, TilePlan};
+pub use scene::detect_scene;
 pub use stitch::{StitchParams, TileDetections, perfect_tile_detections, stitch};
 pub use stream::{RowSource, SliceSource, Strip, TileData, TileStream};
 
@@ -19,6 +21,8 @@ pub enum TilingError {
         n: usize,
         cause: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("detector: {0}")]
+    Detector(Box<dyn std::error::Error + Send + Sync>),
     #[error(
         "rows {y0}..{} of the scene came back with {} values and {} flags, expected {} and {}",
         y0 + n, got.0, got.1, expected.0, expected.1

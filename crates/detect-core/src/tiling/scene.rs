@@ -1,0 +1,199 @@
+//! A whole scene through a detector: stream the tiles, run the detector on batches of
+//! them, stitch. The detector is any function from tiles to per-tile detections (the CLI
+//! passes the network's predictor), so this is tested here without one.
+
+use std::error::Error;
+
+use super::TilingError;
+use super::plan::TilePlan;
+use super::stitch::{StitchParams, TileDetections, stitch};
+use super::stream::{RowSource, TileData, TileStream};
+use crate::bbox::Detection;
+
+/// Detections over the whole scene, in scene pixels, by descending score.
+///
+/// `detector` gets up to `batch` tiles at a time and must return one list per tile, in
+/// tile pixels. At most one strip of the scene and one batch of tiles are in memory.
+pub fn detect_scene<S, F, E>(
+    source: &mut S,
+    plan: &TilePlan,
+    batch: usize,
+    mut detector: F,
+    params: &StitchParams,
+) -> Result<Vec<Detection>, TilingError>
+where
+    S: RowSource,
+    F: FnMut(&[TileData]) -> Result<Vec<Vec<Detection>>, E>,
+    E: Into<Box<dyn Error + Send + Sync>>,
+{
+    let batch = batch.max(1);
+    let mut found: Vec<TileDetections> = Vec::new();
+    let mut pending: Vec<TileData> = Vec::with_capacity(batch);
+    let mut run = |pending: &mut Vec<TileData>, found: &mut Vec<TileDetections>| {
+        let out = detector(pending).map_err(|e| TilingError::Detector(e.into()))?;
+        if out.len() != pending.len() {
+            return Err(TilingError::Detector(
+                format!(
+                    "detector returned {} lists for {} tiles",
+                    out.len(),
+                    pending.len()
+                )
+                .into(),
+            ));
+        }
+        found.extend(
+            pending
+                .drain(..)
+                .zip(out)
+                .map(|(t, dets)| TileDetections { tile: t.tile, dets }),
+        );
+        Ok(())
+    };
+    for tile in TileStream::new(source, plan)? {
+        pending.push(tile?);
+        if pending.len() == batch {
+            run(&mut pending, &mut found)?;
+        }
+    }
+    if !pending.is_empty() {
+        run(&mut pending, &mut found)?;
+    }
+    Ok(stitch(plan, &found, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bbox::BBox;
+    use crate::tiling::SliceSource;
+
+    /// Bounding boxes of the 4-connected regions of value 1 among valid pixels: a
+    /// "detector" that sees exactly what lies in its tile.
+    fn blobs(t: &TileData) -> Vec<Detection> {
+        let s = t.tile.size;
+        let on = |i: usize| t.valid[i] && t.data[i] == 1.0;
+        let mut seen = vec![false; s * s];
+        let mut out = Vec::new();
+        for start in 0..s * s {
+            if seen[start] || !on(start) {
+                continue;
+            }
+            let (mut x1, mut y1, mut x2, mut y2) = (s, s, 0, 0);
+            let mut stack = vec![start];
+            seen[start] = true;
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % s, i / s);
+                (x1, y1, x2, y2) = (x1.min(x), y1.min(y), x2.max(x + 1), y2.max(y + 1));
+                let mut push = |j: usize| {
+                    if !seen[j] && on(j) {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                };
+                if x > 0 {
+                    push(i - 1);
+                }
+                if x + 1 < s {
+                    push(i + 1);
+                }
+                if y > 0 {
+                    push(i - s);
+                }
+                if y + 1 < s {
+                    push(i + s);
+                }
+            }
+            out.push(Detection {
+                bbox: BBox::new(x1 as f64, y1 as f64, x2 as f64, y2 as f64),
+                score: 1.0,
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn painted_basins_come_back_through_tiles_batches_and_stitching() {
+        let (w, h) = (1100, 900);
+        // In (x1, y1) order, as the result is sorted below.
+        let truth = [
+            BBox::new(10.0, 10.0, 90.0, 70.0),
+            BBox::new(230.0, 100.0, 300.0, 180.0), // across the first vertical tile edge
+            BBox::new(500.0, 230.0, 560.0, 290.0), // across a tile corner
+            BBox::new(700.0, 600.0, 780.0, 650.0),
+            BBox::new(1040.0, 820.0, 1100.0, 900.0), // in the scene's corner
+        ];
+        let mut data = vec![0.0f32; w * h];
+        let mut valid = vec![true; w * h];
+        for b in &truth {
+            for y in b.y1 as usize..b.y2 as usize {
+                for x in b.x1 as usize..b.x2 as usize {
+                    data[y * w + x] = 1.0;
+                }
+            }
+        }
+        // A no-data hole away from the basins.
+        for y in 400..500 {
+            for x in 100..200 {
+                valid[y * w + x] = false;
+            }
+        }
+        let mut src = SliceSource {
+            width: w,
+            height: h,
+            bands: 1,
+            data: &data,
+            valid: Some(&valid),
+        };
+        for overlap in [0, 96] {
+            let plan = TilePlan::new(w, h, 256, overlap).unwrap();
+            let mut calls = 0;
+            let found = detect_scene(
+                &mut src,
+                &plan,
+                3,
+                |tiles: &[TileData]| {
+                    calls += 1;
+                    assert!(tiles.len() <= 3);
+                    Ok::<_, std::convert::Infallible>(tiles.iter().map(blobs).collect())
+                },
+                &StitchParams::default(),
+            )
+            .unwrap();
+            assert_eq!(calls, plan.len().div_ceil(3), "overlap {overlap}");
+            let mut got: Vec<BBox> = found.iter().map(|d| d.bbox).collect();
+            got.sort_by(|a, b| (a.x1, a.y1).partial_cmp(&(b.x1, b.y1)).unwrap());
+            assert_eq!(got, truth.to_vec(), "overlap {overlap}");
+        }
+    }
+
+    #[test]
+    fn detector_errors_and_wrong_counts_are_reported() {
+        let data = vec![0.0f32; 64 * 64];
+        let mut src = SliceSource {
+            width: 64,
+            height: 64,
+            bands: 1,
+            data: &data,
+            valid: None,
+        };
+        let plan = TilePlan::new(64, 64, 32, 0).unwrap();
+        let err = detect_scene(
+            &mut src,
+            &plan,
+            2,
+            |_: &[TileData]| Err("no model"),
+            &StitchParams::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("no model"), "{err}");
+        let err = detect_scene(
+            &mut src,
+            &plan,
+            2,
+            |_: &[TileData]| Ok::<_, String>(vec![Vec::new()]),
+            &StitchParams::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("1 lists for 2 tiles"), "{err}");
+    }
+}

@@ -1,21 +1,20 @@
 //! One error type for the crate; every variant names the file it is about so a user with
-//! a folder of rasters knows which one to look at.
+//! a folder of rasters knows which one to look at. Underlying errors are part of the
+//! message (not a `source` chain) so that printing the error once says everything.
 
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RasterError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{}: TIFF decoding failed: {source}", path.display())]
+    #[error("{}: TIFF decoding failed: {cause}", path.display())]
     Tiff {
         path: PathBuf,
-        #[source]
-        source: tiff::TiffError,
+        cause: tiff::TiffError,
     },
     /// The file is readable but its content breaks the format (a tag, field or size is wrong).
     #[error("{}: {msg}", path.display())]
@@ -41,17 +40,15 @@ pub enum RasterError {
         path: PathBuf,
         looked_for: Vec<PathBuf>,
     },
-    #[error("{}: PNG encoding failed: {source}", path.display())]
+    #[error("{}: PNG encoding failed: {cause}", path.display())]
     Png {
         path: PathBuf,
-        #[source]
-        source: png::EncodingError,
+        cause: png::EncodingError,
     },
-    #[error("{}: picture decoding failed: {source}", path.display())]
+    #[error("{}: picture decoding failed: {cause}", path.display())]
     Picture {
         path: PathBuf,
-        #[source]
-        source: image::ImageError,
+        cause: image::ImageError,
     },
     /// The caller passed inconsistent arguments (data length, sizes); no file involved yet.
     #[error("{}: invalid argument: {msg}", path.display())]
@@ -59,10 +56,10 @@ pub enum RasterError {
 }
 
 impl RasterError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &Path, cause: std::io::Error) -> Self {
         Self::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 
@@ -87,10 +84,10 @@ impl RasterError {
         }
     }
 
-    pub(crate) fn tiff(path: &Path, source: tiff::TiffError) -> Self {
+    pub(crate) fn tiff(path: &Path, cause: tiff::TiffError) -> Self {
         Self::Tiff {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 }

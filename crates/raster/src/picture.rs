@@ -40,9 +40,9 @@ fn write_png(
             "picture side does not fit in 32 bits",
         ));
     };
-    let png_err = |source| RasterError::Png {
+    let png_err = |cause| RasterError::Png {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let file = File::create(path).map_err(|e| RasterError::io(path, e))?;
     let mut enc = png::Encoder::new(BufWriter::new(file), w32, h32);
@@ -56,9 +56,9 @@ fn write_png(
 /// A PNG or JPEG picture as 8-bit RGB (3 bands); gray and palette pictures are expanded,
 /// alpha is dropped.
 pub fn read_picture(path: &Path) -> Result<Raster, RasterError> {
-    let pic_err = |source| RasterError::Picture {
+    let pic_err = |cause| RasterError::Picture {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let img = image::ImageReader::open(path)
         .map_err(|e| RasterError::io(path, e))?

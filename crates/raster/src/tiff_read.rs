@@ -115,6 +115,10 @@ pub struct GeoTiffReader {
     geo: Option<GeoInfo>,
     nodata: Option<f64>,
     chunks_per_plane: usize,
+    /// The chunks of the last strip/tile row decoded, by chunk index: consecutive
+    /// `read_rows` calls that share a chunk row (overlapping scene tiles, bands of rows not
+    /// aligned to strips) decode it once.
+    cache: Vec<(usize, Vec<u8>)>,
 }
 
 impl GeoTiffReader {
@@ -214,6 +218,7 @@ impl GeoTiffReader {
             geo,
             nodata,
             chunks_per_plane,
+            cache: Vec::new(),
         })
     }
 
@@ -278,10 +283,14 @@ impl GeoTiffReader {
         };
         let planes = if self.layout.planar { self.bands } else { 1 };
         for chunk_row in y0 / ch..=(y0 + n - 1) / ch {
+            let mut decoded = Vec::with_capacity(across * planes);
             for cx in 0..across {
                 for plane in 0..planes {
                     let index = plane * self.chunks_per_plane + chunk_row * across + cx;
-                    let data = self.read_chunk(index, chunk_row * ch)?;
+                    let data = match self.cache.iter().position(|(i, _)| *i == index) {
+                        Some(k) => self.cache.swap_remove(k).1,
+                        None => self.read_chunk(index, chunk_row * ch)?,
+                    };
                     let (dw, dh) = self.dec.chunk_data_dimensions(index as u32);
                     let place = Placement {
                         x0: cx * cw,
@@ -291,8 +300,10 @@ impl GeoTiffReader {
                         plane: self.layout.planar.then_some(plane),
                     };
                     self.scatter(&data, &place, y0, n, &mut out);
+                    decoded.push((index, data));
                 }
             }
+            self.cache = decoded;
         }
         Ok(Raster {
             width: self.width,
@@ -859,6 +870,59 @@ mod tests {
             err.contains("bad.tif") && err.contains("strip 2 (rows from 20)"),
             "{err}"
         );
+    }
+
+    fn any_layout() -> impl proptest::strategy::Strategy<Value = Layout> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Layout::Auto),
+            (1usize..9).prop_map(|rows| Layout::Strips { rows }),
+            (1usize..3, 1usize..3).prop_map(|(a, b)| Layout::Tiles {
+                width: 16 * a,
+                height: 16 * b
+            }),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        #[test]
+        fn random_float_rasters_round_trip_bit_exact(
+            w in 1usize..40,
+            h in 1usize..40,
+            bands in 1usize..3,
+            seed in proptest::prelude::any::<u64>(),
+            c in 0usize..4,
+            layout in any_layout(),
+            predictor in proptest::prelude::any::<bool>(),
+            bigtiff in proptest::prelude::any::<bool>(),
+            window in (0usize..40, 1usize..40),
+        ) {
+            // Arbitrary bit patterns, NaN payloads and subnormals included.
+            let mut x = seed | 1;
+            let v: Vec<f32> = (0..w * h * bands)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    f32::from_bits(x as u32)
+                })
+                .collect();
+            let r = Raster { width: w, height: h, bands, pixels: Pixels::F32(v.clone()), geo: None, nodata: None };
+            let opts = WriteOptions { compression: ALL_COMPRESSIONS[c], layout, bigtiff, predictor };
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("p.tif");
+            write_geotiff(&p, &r, &opts).unwrap();
+            let mut rd = GeoTiffReader::open(&p).unwrap();
+            let back = rd.read_all().unwrap();
+            proptest::prop_assert!(same_pixels(&back.pixels, &r.pixels));
+            let y0 = window.0 % h;
+            let n = 1 + (window.1 - 1) % (h - y0);
+            let part = rd.read_rows(y0, n).unwrap();
+            let row = w * bands;
+            let want = Pixels::F32(v[y0 * row..(y0 + n) * row].to_vec());
+            proptest::prop_assert!(same_pixels(&part.pixels, &want));
+        }
     }
 
     #[test]

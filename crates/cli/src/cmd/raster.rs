@@ -1,8 +1,159 @@
-//! `yolo-basin raster` (not built yet: see docs/ARCHITECTURE.md for who owns it).
+//! `yolo-basin raster`: inspect and convert rasters (GeoTIFF, GAMMA raw + .par, PNG/JPEG)
+//! the way GDAL would report them, without needing GDAL.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Subcommand, ValueEnum};
+use raster::gamma::RawKind;
+use raster::{Compression, Layout, ReadOptions, WriteOptions};
+
+/// Inspect or convert a raster.
+///
+/// Reads GeoTIFF (Float32, CFloat32, Byte, integer types; strips or tiles; none, LZW,
+/// Deflate or PackBits; BigTIFF; either byte order), GAMMA raw rasters (big-endian float
+/// `.unw .cc …` or fcomplex `.diff .int …`, width from the `.par` / `.diff_par` /
+/// `*_dem.par` beside them) and PNG/JPEG pictures.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// Describe a raster as `gdalinfo -stats` would: size, type, compression, CRS, origin,
+    /// pixel size, no-data, min/max/mean and the valid-pixel percentage.
+    ///
+    /// Example: `yolo-basin raster info 20200101_20200113.geo.diff_pha.tif`
+    Info(InfoArgs),
+    /// Convert any readable raster to a GeoTIFF, streaming rows (bounded memory).
+    ///
+    /// Example: `yolo-basin raster convert 20200101_20200113.diff ifg.tif --par EQA.dem_par`
+    /// writes a georeferenced CFloat32 GeoTIFF (Deflate, no-data 0) from a GAMMA
+    /// interferogram.
+    Convert(ConvertArgs),
+}
+
+/// How to read a headerless GAMMA raster (ignored for GeoTIFF/PNG/JPEG).
+#[derive(clap::Args)]
+struct GammaArgs {
+    /// Raster width in pixels, when no parameter file is beside the raster.
+    #[arg(long)]
+    width: Option<usize>,
+    /// GAMMA parameter file giving the width (`width`, `range_samples`,
+    /// `interferogram_width`) and, for a geocoded `*_dem.par`, the geotransform.
+    #[arg(long)]
+    par: Option<PathBuf>,
+    /// Element type, when the extension does not say it.
+    #[arg(long, value_enum)]
+    kind: Option<Kind>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    /// Big-endian float32 (unwrapped phase, coherence, heights).
+    Float,
+    /// Big-endian complex float32 pairs (interferograms).
+    Fcomplex,
+}
+
+impl GammaArgs {
+    fn options(&self) -> ReadOptions {
+        ReadOptions {
+            width: self.width,
+            par: self.par.clone(),
+            kind: self.kind.map(|k| match k {
+                Kind::Float => RawKind::F32,
+                Kind::Fcomplex => RawKind::C32,
+            }),
+        }
+    }
+}
 
 #[derive(clap::Args)]
-pub struct Args {}
+struct InfoArgs {
+    /// The raster to describe.
+    file: PathBuf,
+    #[command(flatten)]
+    gamma: GammaArgs,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`raster` is not built yet")
+#[derive(clap::Args)]
+struct ConvertArgs {
+    /// The raster to read.
+    input: PathBuf,
+    /// The GeoTIFF to write.
+    output: PathBuf,
+    #[command(flatten)]
+    gamma: GammaArgs,
+    /// Compression of the output.
+    #[arg(long, value_enum, default_value = "deflate")]
+    compress: Compress,
+    /// Write square tiles of this side (a multiple of 16) instead of strips.
+    #[arg(long)]
+    tile: Option<usize>,
+    /// Predictor: horizontal for Byte, floating point for Float32 (smaller files).
+    #[arg(long)]
+    predictor: bool,
+    /// Write BigTIFF (chosen anyway above ~3.5 GB).
+    #[arg(long)]
+    bigtiff: bool,
+    /// No-data value to record, replacing the source's (GAMMA rasters: 0).
+    #[arg(long)]
+    nodata: Option<f64>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Compress {
+    None,
+    Lzw,
+    Deflate,
+    Packbits,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.what {
+        What::Info(a) => info(a),
+        What::Convert(a) => convert(a),
+    }
+}
+
+fn info(a: InfoArgs) -> anyhow::Result<()> {
+    // Library errors already name the file; the context says which step failed.
+    let report = raster::describe(&a.file, &a.gamma.options()).context("raster info")?;
+    print!("{report}");
+    Ok(())
+}
+
+fn convert(a: ConvertArgs) -> anyhow::Result<()> {
+    let ext = a.output.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !matches!(ext.to_ascii_lowercase().as_str(), "tif" | "tiff") {
+        anyhow::bail!(
+            "{}: the output must be a GeoTIFF (.tif or .tiff)",
+            a.output.display()
+        );
+    }
+    let write = WriteOptions {
+        compression: match a.compress {
+            Compress::None => Compression::None,
+            Compress::Lzw => Compression::Lzw,
+            Compress::Deflate => Compression::Deflate,
+            Compress::Packbits => Compression::PackBits,
+        },
+        layout: match a.tile {
+            Some(side) => Layout::Tiles {
+                width: side,
+                height: side,
+            },
+            None => Layout::Auto,
+        },
+        bigtiff: a.bigtiff,
+        predictor: a.predictor,
+    };
+    let (w, h, bands) =
+        raster::convert_to_geotiff(&a.input, &a.gamma.options(), &a.output, &write, a.nodata)
+            .with_context(|| format!("raster convert to {}", a.output.display()))?;
+    println!("wrote {} ({w} × {h}, {bands} band(s))", a.output.display());
+    Ok(())
 }

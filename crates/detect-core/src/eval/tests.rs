@@ -163,3 +163,59 @@ fn unknown_image_id_is_an_error() {
     let err = evaluate(&dataset(&[A]), &[d], &EvalOptions::default()).unwrap_err();
     assert!(err.to_string().contains("image_id 2"), "{err}");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_boxes() -> impl Strategy<Value = Vec<[f64; 4]>> {
+        prop::collection::vec(
+            (0.0..300.0f64, 0.0..300.0f64, 4.0..110.0f64, 4.0..110.0f64)
+                .prop_map(|(x, y, w, h)| [x, y, w, h]),
+            1..12,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn detecting_every_box_exactly_gives_ap_one(gts in arb_boxes(), seed in 0u64..1000) {
+            // Distinct scores in an arbitrary order; boxes may overlap one another.
+            let n = gts.len();
+            let dets: Vec<CocoResult> = gts
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| det(b, 0.1 + 0.8 * (((i as u64 * 7 + seed) % n as u64) as f64 + 0.5) / n as f64))
+                .collect();
+            let r = evaluate(&dataset(&gts), &dets, &EvalOptions::default()).unwrap();
+            prop_assert!((r.map() - 1.0).abs() < 1e-9, "AP {}", r.map());
+            prop_assert!((r.stat("AR100").unwrap() - 1.0).abs() < 1e-12);
+        }
+
+        #[test]
+        fn input_order_does_not_matter_and_values_stay_in_range(
+            gts in arb_boxes(),
+            dets in prop::collection::vec((0.0..300.0f64, 0.0..300.0f64, 4.0..110.0f64, 4.0..110.0f64), 0..15),
+            rot in 0usize..15,
+        ) {
+            let dets: Vec<CocoResult> = dets
+                .iter()
+                .enumerate()
+                .map(|(i, &(x, y, w, h))| det([x, y, w, h], 1.0 - i as f64 / 16.0))
+                .collect();
+            let mut rotated = dets.clone();
+            if !rotated.is_empty() {
+                let k = rot % rotated.len();
+                rotated.rotate_left(k);
+            }
+            let gt = dataset(&gts);
+            let a = evaluate(&gt, &dets, &EvalOptions::default()).unwrap();
+            let b = evaluate(&gt, &rotated, &EvalOptions::default()).unwrap();
+            for (x, y) in a.stats.iter().zip(&b.stats) {
+                prop_assert_eq!(x.value, y.value);
+                prop_assert!(x.value == -1.0 || (0.0..=1.0).contains(&x.value));
+            }
+        }
+    }
+}

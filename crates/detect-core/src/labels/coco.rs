@@ -173,8 +173,17 @@ impl CocoDataset {
             }
         }
         let cat_ids: HashSet<u64> = self.categories.iter().map(|c| c.id).collect();
+        // pycocotools looks annotations up by id: a repeated id would silently stand for
+        // the last one of them.
+        let mut ann_ids = HashSet::new();
         for (i, a) in self.annotations.iter().enumerate() {
             let at = format!("annotations[{i}] (id {})", a.id);
+            if !ann_ids.insert(a.id) {
+                return Err(LabelError::invalid(
+                    path,
+                    format!("{at}: the id appears twice"),
+                ));
+            }
             if !image_ids.contains(&a.image_id) {
                 return Err(LabelError::invalid(
                     path,
@@ -349,6 +358,18 @@ mod tests {
         );
         let err = parse(&GT.replace("[10, 20, 30, 40]", "[10, 20, -30, 40]")).unwrap_err();
         assert!(err.to_string().contains("negative width"), "{err}");
+    }
+
+    #[test]
+    fn repeated_annotation_id_is_an_error() {
+        let mut ds = parse(GT).unwrap();
+        ds.annotations.push(ds.annotations[0].clone());
+        let err = ds.validate(Path::new("gt.json")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("annotations[1] (id 1): the id appears twice"),
+            "{err}"
+        );
     }
 
     #[test]

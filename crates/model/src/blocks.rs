@@ -79,6 +79,8 @@ impl DwConv {
 
 /// A 3×3 convolution that is either dense or depthwise separable, so one layout serves
 /// YOLO-Basin and Light YOLO-Basin.
+// A few dozen of these exist per network; boxing would only complicate the module tree.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Spatial {
     Dense(Conv),

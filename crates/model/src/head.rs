@@ -80,6 +80,8 @@ impl DoubleHead {
 }
 
 /// The head of one level.
+// Three per network; boxing would only complicate the module tree.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum LevelHead {
     /// YOLOv5: one 1×1 conv with bias to 3 anchors × 6 outputs.

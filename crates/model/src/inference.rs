@@ -145,7 +145,7 @@ impl Predictor {
         nms(&dets, self.params.iou_threshold)
             .into_iter()
             .take(self.params.max_detections)
-            .map(|i| dets[i].clone())
+            .map(|i| dets[i])
             .collect()
     }
 }

@@ -41,7 +41,8 @@ pub enum OutputError {
 /// Where the scene's pixels lie on the ground.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GeoRef {
-    /// GDAL order: x0, dx, rx, y0, ry, dy (top-left pixel corner).
+    /// GDAL order: x0, dx, rx, y0, ry, dy, referring to the top-left *corner* of the
+    /// top-left pixel (shift a PixelIsPoint raster's transform by half a pixel first).
     pub transform: [f64; 6],
     pub epsg: Option<u32>,
 }

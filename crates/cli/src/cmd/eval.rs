@@ -150,8 +150,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("report: {}", out.display());
     }
     if let Some(png) = &args.pr_png {
-        let limit = report.max_dets.last().copied().unwrap_or(100);
-        let title = format!("Precision-recall, maxDets={limit}, mAP@[.5:.95] {:.3}", report.map());
+        // The curves are drawn at the largest limit: quote the mAP at that limit too.
+        let (limit, map) = report
+            .large_limit
+            .as_ref()
+            .map_or((100, report.map()), |l| (l.max_dets, l.ap));
+        let title = format!("Precision-recall, maxDets={limit}, mAP@[.5:.95] {map:.3}");
         write_pr_png(png, &report.pr_curves, &title, (900, 650))?;
         println!("P-R curves: {}", png.display());
     }

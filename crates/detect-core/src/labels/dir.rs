@@ -61,7 +61,7 @@ pub fn read_label_dir(
 
 /// A folder of labels as a COCO data set (image ids 1, 2, … in file-name order).
 /// Class names: `classes` if given, else a YOLO `classes.txt` or the VOC names met; class ids
-/// without a name are called `class<k>`.
+/// without a name are called `basin` (id 0) and `class<k>`.
 pub fn dataset_from_dir(
     dir: &Path,
     format: LabelFormat,
@@ -88,7 +88,12 @@ pub fn dataset_from_dir(
         .max();
     let wanted = max_class.map_or(1, |c| c + 1).max(names.len());
     for k in names.len()..wanted {
-        names.push(format!("class{k}"));
+        // This project detects one class; unnamed class 0 is the basin.
+        names.push(if k == 0 {
+            "basin".into()
+        } else {
+            format!("class{k}")
+        });
     }
     Ok(CocoDataset::from_labels(&images, &names))
 }
@@ -230,7 +235,7 @@ mod tests {
             dir.path(),
             LabelFormat::Yolo,
             SizeSource::Fixed(100, 40),
-            &["basin".into()],
+            &[],
         )
         .unwrap();
         let names: Vec<&str> = ds.categories.iter().map(|c| c.name.as_str()).collect();

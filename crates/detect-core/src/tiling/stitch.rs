@@ -9,7 +9,9 @@
 //! 4. The remaining cut boxes are parts of basins no tile saw whole (overlap smaller than
 //!    the basin, or none, as in the paper): parts on the two sides of a shared tile edge,
 //!    each touching its side of it and overlapping along it (1-D IoS ≥ `merge_thr`), are
-//!    merged into their union, with the best score.
+//!    merged into their union, with the best score. (This is SAHI's greedy merging with a
+//!    test that also works without overlap: there the two parts only abut, so their IoS,
+//!    which `nms::merge_partial` uses, is 0.)
 //! 5. Greedy NMS (`nms_iou`) removes basins reported whole by several tiles.
 
 use serde::{Deserialize, Serialize};

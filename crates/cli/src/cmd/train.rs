@@ -1,8 +1,177 @@
-//! `yolo-basin train` (not built yet: see docs/ARCHITECTURE.md for who owns it).
+//! `yolo-basin train`: train a detector on a simulated or user-labelled data set.
 
+use std::path::PathBuf;
+
+use anyhow::Context;
+use model::{ModelConfig, Scale, Variant};
+use train::data::{Split, open_dataset};
+use train::{AssignerKind, DeviceKind, IouKind, ObjLoss, TrainConfig};
+
+/// Train a detector (paper defaults: Adam 1e-3, poly decay over 60,000 steps, focal
+/// objectness + 5·DIoU, approximate OTA with Z = 10, EMA weights).
+///
+/// The data set is the simulator's folder (`images/`, `coherence/`, `labels/`,
+/// `annotations.json`, `splits/`) or your own: GeoTIFF phase tiles or PNG/JPEG pictures
+/// with YOLO txt, LabelImg VOC XML or COCO JSON labels (without `splits/`, every tenth image
+/// validates). The run folder gets `last.ckpt` (resumable), `best.safetensors` (best
+/// validation mAP, EMA weights; give it to `predict`/`detect`), `last.safetensors`,
+/// `log.csv`, `curves.png` and `report.json`.
+///
+/// Example: `yolo-basin train --data sim/ --out runs/light-s --max-iter 20000 --batch 8`;
+/// after an interruption, `yolo-basin train --out runs/light-s --resume`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Data set folder.
+    #[arg(long, required_unless_present = "resume")]
+    pub data: Option<PathBuf>,
+    /// Run folder (created; holds checkpoints, weights, log and curves).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue the run in --out exactly where its last checkpoint left it (its stored
+    /// settings are used; only --workers and --no-progress may change).
+    #[arg(long)]
+    pub resume: bool,
+    /// Network: yolov5, yolo-basin or light-yolo-basin.
+    #[arg(long, default_value = "light-yolo-basin")]
+    pub variant: Variant,
+    /// Width/depth scale: n, s, m or l.
+    #[arg(long, default_value = "s")]
+    pub scale: Scale,
+    /// Make the neck and head 3×3 convolutions depthwise too (beyond the paper).
+    #[arg(long)]
+    pub depthwise_neck: bool,
+    /// Tile side in pixels (multiple of 32); larger images are cropped, smaller padded.
+    #[arg(long, default_value_t = 416)]
+    pub tile: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Steps (the paper: 60,000).
+    #[arg(long, default_value_t = 60_000)]
+    pub max_iter: u64,
+    /// Initial learning rate; decays as lr·(1 − step/max_iter)^0.9.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Linear warm-up steps.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: u64,
+    /// L2 weight decay (as PyTorch Adam's weight_decay); 0 = none.
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    /// Keep an EMA of the weights (YOLOv5's decay 0.9999·(1 − e^(−t/2000))) and evaluate
+    /// and export it: on / off.
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    pub ema: String,
+    /// Assignment: ota (paper's approximation, Formula 6), yolox (k = ⌊Σ top-Z IoU⌋) or
+    /// sinkhorn (original OTA, slower). Ignored by yolov5, which uses its own.
+    #[arg(long, default_value = "ota")]
+    pub assigner: AssignerKind,
+    /// Z of Formula 6: predictions (by IoU) whose costs set each ground truth's k.
+    #[arg(long, default_value_t = 10)]
+    pub z: usize,
+    /// Box loss: iou, giou, diou (paper) or ciou.
+    #[arg(long, default_value = "diou")]
+    pub loss_iou: IouKind,
+    /// Plain BCE objectness instead of the focal loss (paper Table 4).
+    #[arg(long)]
+    pub no_focal: bool,
+    /// Focal loss α.
+    #[arg(long, default_value_t = 0.25)]
+    pub focal_alpha: f32,
+    /// Focal loss γ.
+    #[arg(long, default_value_t = 2.0)]
+    pub focal_gamma: f32,
+    /// Validate (mAP on the val split) every N steps; 0 = only at the end.
+    #[arg(long, default_value_t = 2000)]
+    pub eval_every: u64,
+    /// Checkpoint every N steps (and always at the end).
+    #[arg(long, default_value_t = 500)]
+    pub ckpt_every: u64,
+    /// Seed of every random draw (same seed and threads → same weights).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Data-loading threads.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Device: cpu, cuda or wgpu (GPU ones need a build with that feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceKind,
+    /// Start from these weights (same variant and scale).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`train` is not built yet")
+fn config_from_args(args: &Args) -> anyhow::Result<TrainConfig> {
+    let data = args.data.clone().context("--data is required for a new run")?;
+    // The model's input encoding follows the data: phase tiles or pictures.
+    let input = open_dataset(&data, Split::Train)
+        .with_context(|| format!("reading the data set in {}", data.display()))?
+        .input;
+    let model = ModelConfig::new(args.variant, args.scale)
+        .with_input(input)
+        .with_tile(args.tile)
+        .with_depthwise_neck(args.depthwise_neck);
+    let mut cfg = TrainConfig::paper(data, args.out.clone(), model);
+    cfg.batch = args.batch;
+    cfg.max_iter = args.max_iter;
+    cfg.lr = args.lr;
+    cfg.warmup = args.warmup;
+    cfg.weight_decay = args.weight_decay;
+    if args.ema == "off" {
+        cfg.ema = None;
+    }
+    cfg.loss.assign.kind = args.assigner;
+    cfg.loss.assign.z = args.z;
+    cfg.loss.iou = args.loss_iou;
+    cfg.loss.obj = if args.no_focal {
+        ObjLoss::Bce
+    } else {
+        ObjLoss::Focal {
+            alpha: args.focal_alpha,
+            gamma: args.focal_gamma,
+        }
+    };
+    cfg.eval_every = args.eval_every;
+    cfg.ckpt_every = args.ckpt_every;
+    cfg.seed = args.seed;
+    cfg.workers = args.workers;
+    cfg.device = args.device;
+    cfg.init = args.init.clone();
+    cfg.progress = !args.no_progress;
+    Ok(cfg)
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let cfg = if args.resume {
+        let mut cfg = train::config::load_run_config(&args.out)
+            .with_context(|| format!("resuming the run in {}", args.out.display()))?;
+        cfg.workers = args.workers;
+        cfg.progress = !args.no_progress;
+        cfg
+    } else {
+        config_from_args(&args)?
+    };
+    let report = train::train(&cfg, args.resume).context("training")?;
+    println!(
+        "{} steps; loss {:.4} → {:.4} (mean of first/last tenth {:.4} → {:.4}); {:.2} images/s",
+        report.steps,
+        report.first_loss,
+        report.last_loss,
+        report.early_mean_loss,
+        report.late_mean_loss,
+        report.images_per_s
+    );
+    if let Some(b) = report.best {
+        println!(
+            "best validation mAP {:.4} (AP50 {:.4}) at step {} → {}",
+            b.map,
+            b.ap50,
+            report.best_step,
+            cfg.out.join(train::trainer::BEST_WEIGHTS).display()
+        );
+    }
+    Ok(())
 }

@@ -11,6 +11,7 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use num_complex::Complex32;
+use rayon::prelude::*;
 
 use crate::codec::{self, Compression};
 use crate::error::RasterError;
@@ -103,6 +104,9 @@ pub struct RasterSpec {
 /// Classic TIFF offsets are 32-bit; leave margin for compression overhead and tags.
 const BIGTIFF_THRESHOLD: u64 = 3_500_000_000;
 const TARGET_STRIP_BYTES: usize = 64 * 1024;
+/// Raw bytes gathered before compressing in parallel: enough chunks to keep all cores busy,
+/// small enough to keep a streamed write's memory bounded.
+const PARALLEL_BATCH_BYTES: usize = 16 * 1024 * 1024;
 
 const TYPE_ASCII: u16 = 2;
 const TYPE_SHORT: u16 = 3;
@@ -122,6 +126,9 @@ pub struct GeoTiffWriter {
     /// Little-endian bytes of rows received but not yet written as a chunk row.
     pending: Vec<u8>,
     rows_received: usize,
+    /// Raw chunks (with their width) waiting for parallel compression.
+    queue: Vec<(Vec<u8>, usize)>,
+    queued_bytes: usize,
     offsets: Vec<u64>,
     counts: Vec<u64>,
     pos: u64,
@@ -181,6 +188,8 @@ impl GeoTiffWriter {
             tiled,
             pending: Vec::new(),
             rows_received: 0,
+            queue: Vec::new(),
+            queued_bytes: 0,
             offsets: Vec::new(),
             counts: Vec::new(),
             pos: 0,
@@ -233,13 +242,26 @@ impl GeoTiffWriter {
                 ),
             ));
         }
-        push_le_bytes(&mut self.pending, pixels);
         self.rows_received += rows;
-        let band_bytes = self.chunk_h * row_samples * self.spec.sample.bytes();
-        while self.pending.len() >= band_bytes {
-            let rest = self.pending.split_off(band_bytes);
-            let band = std::mem::replace(&mut self.pending, rest);
-            self.write_chunk_row(&band, self.chunk_h)?;
+        // Fill the pending chunk row a piece at a time, so only one chunk row of bytes is
+        // ever buffered whatever the size of `pixels`.
+        let row_bytes = row_samples * self.spec.sample.bytes();
+        let mut row = 0;
+        while row < rows {
+            let pending_rows = self.pending.len() / row_bytes;
+            let take = (self.chunk_h - pending_rows).min(rows - row);
+            push_le_bytes(
+                &mut self.pending,
+                pixels,
+                row * row_samples..(row + take) * row_samples,
+            );
+            row += take;
+            if self.pending.len() == self.chunk_h * row_bytes {
+                let band = std::mem::take(&mut self.pending);
+                self.write_chunk_row(&band, self.chunk_h)?;
+                self.pending = band;
+                self.pending.clear();
+            }
         }
         Ok(())
     }
@@ -279,7 +301,8 @@ impl GeoTiffWriter {
         Ok(())
     }
 
-    /// Encodes `rows` rows (the top of one strip or one row of tiles) from LE bytes.
+    /// Cuts `rows` rows (one strip, or one row of tiles) from LE bytes into chunks and
+    /// queues them; queued chunks are compressed in parallel once enough have gathered.
     fn write_chunk_row(&mut self, band: &[u8], rows: usize) -> Result<(), RasterError> {
         let px = self.spec.bands * self.spec.sample.bytes();
         let row_bytes = self.spec.width * px;
@@ -297,12 +320,29 @@ impl GeoTiffWriter {
                 let src = &band[r * row_bytes + x * px..][..used_w * px];
                 chunk[r * cw * px..][..used_w * px].copy_from_slice(src);
             }
-            let chunk = self.predicted(chunk, cw);
-            let encoded = codec::compress(&chunk, self.opts.compression);
-            self.offsets.push(self.pos);
-            self.counts.push(encoded.len() as u64);
-            self.put(&encoded)?;
+            self.queued_bytes += chunk.len();
+            self.queue.push((chunk, cw));
             x += cw;
+        }
+        if self.queued_bytes >= PARALLEL_BATCH_BYTES {
+            self.flush_queue()?;
+        }
+        Ok(())
+    }
+
+    /// Predicts and compresses the queued chunks in parallel, then writes them in order
+    /// (chunk order in the file is the TIFF order, so results do not depend on threads).
+    fn flush_queue(&mut self) -> Result<(), RasterError> {
+        let queue = std::mem::take(&mut self.queue);
+        self.queued_bytes = 0;
+        let encoded: Vec<Vec<u8>> = queue
+            .into_par_iter()
+            .map(|(chunk, cw)| codec::compress(&self.predicted(chunk, cw), self.opts.compression))
+            .collect();
+        for e in encoded {
+            self.offsets.push(self.pos);
+            self.counts.push(e.len() as u64);
+            self.put(&e)?;
         }
         Ok(())
     }
@@ -334,6 +374,7 @@ impl GeoTiffWriter {
     }
 
     fn write_directory(mut self) -> Result<(), RasterError> {
+        self.flush_queue()?;
         let entries = self.entries()?;
         self.align()?;
         let ifd_pos = self.pos;
@@ -531,14 +572,15 @@ impl Entry {
     }
 }
 
-fn push_le_bytes(out: &mut Vec<u8>, pixels: &Pixels) {
+fn push_le_bytes(out: &mut Vec<u8>, pixels: &Pixels, samples: std::ops::Range<usize>) {
     match pixels {
-        Pixels::F32(v) => out.extend(v.iter().flat_map(|x| x.to_le_bytes())),
+        Pixels::F32(v) => out.extend(v[samples].iter().flat_map(|x| x.to_le_bytes())),
         Pixels::C32(v) => out.extend(
-            v.iter()
+            v[samples]
+                .iter()
                 .flat_map(|c| c.re.to_le_bytes().into_iter().chain(c.im.to_le_bytes())),
         ),
-        Pixels::U8(v) => out.extend_from_slice(v),
+        Pixels::U8(v) => out.extend_from_slice(&v[samples]),
     }
 }
 
@@ -654,4 +696,111 @@ pub fn write_geotiff_u8(
         },
         &WriteOptions::default(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(w: usize, h: usize) -> RasterSpec {
+        RasterSpec {
+            width: w,
+            height: h,
+            bands: 1,
+            sample: SampleType::F32,
+            geo: None,
+            nodata: Some(0.0),
+        }
+    }
+
+    #[test]
+    fn rows_in_pieces_give_the_same_file_as_one_call() {
+        let (w, h) = (21, 53);
+        let v: Vec<f32> = (0..w * h).map(|i| (i as f32).sqrt()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        for layout in [
+            Layout::Strips { rows: 5 },
+            Layout::Tiles {
+                width: 16,
+                height: 16,
+            },
+        ] {
+            let opts = WriteOptions {
+                layout,
+                ..WriteOptions::default()
+            };
+            let whole = dir.path().join("whole.tif");
+            let raster = Raster {
+                width: w,
+                height: h,
+                bands: 1,
+                pixels: Pixels::F32(v.clone()),
+                geo: None,
+                nodata: Some(0.0),
+            };
+            write_geotiff(&whole, &raster, &opts).unwrap();
+            let pieces = dir.path().join("pieces.tif");
+            let mut wr = GeoTiffWriter::create(&pieces, spec(w, h), opts).unwrap();
+            let mut y = 0;
+            for n in [1, 3, 7, 2, 16, 9, 15].iter().cycle() {
+                let n = (*n).min(h - y);
+                wr.write_rows(&Pixels::F32(v[y * w..(y + n) * w].to_vec()))
+                    .unwrap();
+                y += n;
+                if y == h {
+                    break;
+                }
+            }
+            wr.finish().unwrap();
+            assert_eq!(
+                std::fs::read(&whole).unwrap(),
+                std::fs::read(&pieces).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn misuse_is_reported_with_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.tif");
+        let opts = WriteOptions::default();
+        let mut wr = GeoTiffWriter::create(&p, spec(4, 2), opts).unwrap();
+        let err = wr
+            .write_rows(&Pixels::U8(vec![0; 4]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("m.tif") && err.contains("Byte"), "{err}");
+        let err = wr
+            .write_rows(&Pixels::F32(vec![0.0; 5]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("whole number of rows"), "{err}");
+        let err = wr
+            .write_rows(&Pixels::F32(vec![0.0; 12]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("3 rows given to a raster of height 2"),
+            "{err}"
+        );
+        wr.write_rows(&Pixels::F32(vec![0.0; 4])).unwrap();
+        let err = wr.finish().unwrap_err().to_string();
+        assert!(err.contains("only 1 of 2 rows"), "{err}");
+        let tiles = WriteOptions {
+            layout: Layout::Tiles {
+                width: 20,
+                height: 16,
+            },
+            ..opts
+        };
+        let err = GeoTiffWriter::create(&p, spec(4, 2), tiles)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("multiples of 16"), "{err}");
+        let err = write_geotiff_f32(&p, 3, 3, &[0.0; 8], None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected 9"), "{err}");
+    }
 }

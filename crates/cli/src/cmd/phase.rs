@@ -1,8 +1,260 @@
-//! `yolo-basin phase` (not built yet: see docs/ARCHITECTURE.md for who owns it).
+//! `yolo-basin phase`: Goldstein filter, multilook and rendering of interferograms.
+//!
+//! Inputs are single-band rasters `raster::read_any` opens: a complex interferogram
+//! (CFloat32 GeoTIFF, GAMMA `.int`/`.diff`) or wrapped phase in radians (Float32). Outputs keep
+//! the input's kind, georeferencing and no-data.
 
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::{Context, bail};
+use clap::{Args as ClapArgs, Subcommand};
+use indicatif::ProgressBar;
+use insar::{Colormap, Complex32, GoldsteinParams};
+use raster::{GeoInfo, GeoTransform, Pixels, Raster};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`phase` is not built yet")
+/// Phase tools for wrapped interferograms.
+#[derive(ClapArgs)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Goldstein–Werner adaptive filter (as GAMMA `adf`, ISCE, SNAP): sharpens fringes by
+    /// weighting each window's spectrum by its own smoothed magnitude to the power α.
+    Filter(FilterArgs),
+    /// Average blocks of looks_x × looks_y pixels (complex mean; partial edge blocks dropped,
+    /// as GAMMA `multi_cpx` does). Wrapped phase is averaged as unit phasors.
+    Multilook(MultilookArgs),
+    /// Draw wrapped phase as a colour PNG in the palettes InSAR software uses, or a coherence
+    /// band in grey.
+    Render(RenderArgs),
+}
+
+#[derive(ClapArgs)]
+struct FilterArgs {
+    /// Complex interferogram or wrapped phase (radians).
+    input: PathBuf,
+    /// Output GeoTIFF, same kind as the input (CFloat32 or Float32 phase).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Filter strength: 0 leaves the data unchanged, 1 is the strongest.
+    #[arg(long, default_value_t = GoldsteinParams::default().alpha)]
+    alpha: f32,
+    /// FFT window size in pixels.
+    #[arg(long, default_value_t = GoldsteinParams::default().patch)]
+    patch: usize,
+    /// Distance between windows; smaller blends more smoothly but costs more (patch/step)².
+    #[arg(long, default_value_t = GoldsteinParams::default().step)]
+    step: usize,
+    /// Boxcar smoothing of the spectrum magnitude before the power (0 = off, 3, 5, …).
+    #[arg(long, default_value_t = GoldsteinParams::default().smooth)]
+    smooth: usize,
+}
+
+#[derive(ClapArgs)]
+struct MultilookArgs {
+    /// Complex interferogram or wrapped phase (radians).
+    input: PathBuf,
+    /// Output GeoTIFF, same kind as the input; pixel size grows by the look factors.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Looks in range (x, columns).
+    #[arg(long, default_value_t = 1)]
+    looks_x: usize,
+    /// Looks in azimuth (y, rows).
+    #[arg(long, default_value_t = 1)]
+    looks_y: usize,
+}
+
+#[derive(ClapArgs)]
+struct RenderArgs {
+    /// Complex interferogram, wrapped or unwrapped phase (radians), or with --coherence a
+    /// band in [0, 1].
+    input: PathBuf,
+    /// Output PNG.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Palette: cyclic (cmocean phase), jet, jet64, hsv, gamma (GAMMA rasmph wheel), gray.
+    #[arg(long, default_value = "cyclic")]
+    cmap: Colormap,
+    /// Radians added before wrapping (moves where the colour cycle starts).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    offset: f32,
+    /// Run the colour cycle the other way (negates the phase).
+    #[arg(long)]
+    reverse: bool,
+    /// Render a coherence (or any [0, 1]) band in grey instead of phase.
+    #[arg(long, conflicts_with_all = ["cmap", "offset", "reverse"])]
+    coherence: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Command::Filter(a) => filter(a),
+        Command::Multilook(a) => multilook(a),
+        Command::Render(a) => render(a),
+    }
+}
+
+fn filter(a: FilterArgs) -> anyhow::Result<()> {
+    let params = GoldsteinParams {
+        alpha: a.alpha,
+        patch: a.patch,
+        step: a.step,
+        smooth: a.smooth,
+    };
+    params.validate().context("Goldstein parameters")?;
+    let input = Interferogram::read(&a.input)?;
+    let (w, h) = (input.raster.width, input.raster.height);
+    let spinner = spinner(format!("Goldstein filter of {w}×{h} pixels"));
+    let filtered = insar::try_goldstein(&input.data, w, h, &params)
+        .with_context(|| format!("filtering {}", a.input.display()))?;
+    spinner.finish_and_clear();
+    input.write_like(&a.output, w, h, &filtered, input.raster.geo.as_ref())
+}
+
+fn multilook(a: MultilookArgs) -> anyhow::Result<()> {
+    let input = Interferogram::read(&a.input)?;
+    let (w, h) = (input.raster.width, input.raster.height);
+    let (data, ow, oh) = insar::try_multilook(&input.data, w, h, a.looks_x, a.looks_y)
+        .with_context(|| format!("multilooking {}", a.input.display()))?;
+    if ow == 0 || oh == 0 {
+        bail!("{w}×{h} pixels hold no full {}×{} block", a.looks_x, a.looks_y);
+    }
+    let geo = input.raster.geo.map(|g| scaled_geo(&g, a.looks_x, a.looks_y));
+    input.write_like(&a.output, ow, oh, &data, geo.as_ref())
+}
+
+fn render(a: RenderArgs) -> anyhow::Result<()> {
+    let raster = read_single_band(&a.input)?;
+    let (w, h) = (raster.width, raster.height);
+    let valid = raster.valid_mask();
+    if a.coherence {
+        let Pixels::F32(values) = &raster.pixels else {
+            bail!("{}: --coherence expects a Float32 band", a.input.display());
+        };
+        let masked: Vec<f32> = values
+            .iter()
+            .zip(&valid)
+            .map(|(&v, &ok)| if ok { v } else { f32::NAN })
+            .collect();
+        let grey = insar::render_coherence(&masked);
+        return raster::write_png_gray(&a.output, w, h, &grey)
+            .with_context(|| format!("writing {}", a.output.display()));
+    }
+    let phase: Vec<f32> = match &raster.pixels {
+        Pixels::F32(v) => v.clone(),
+        Pixels::C32(v) => insar::phase_of(v),
+        Pixels::U8(_) => bail!("{}: a picture holds no phase", a.input.display()),
+    };
+    let phase: Vec<f32> = phase
+        .into_iter()
+        .zip(&valid)
+        .map(|(p, &ok)| if ok { p } else { f32::NAN })
+        .collect();
+    let rgb = insar::try_render_phase(&phase, w, h, a.cmap, a.offset, a.reverse)
+        .with_context(|| format!("rendering {}", a.input.display()))?;
+    raster::write_png_rgb(&a.output, w, h, &rgb)
+        .with_context(|| format!("writing {}", a.output.display()))
+}
+
+/// Input as complex samples, no-data as exact zeros (the convention `insar` keeps).
+struct Interferogram {
+    raster: Raster,
+    data: Vec<Complex32>,
+    was_phase: bool,
+}
+
+impl Interferogram {
+    fn read(path: &Path) -> anyhow::Result<Self> {
+        let raster = read_single_band(path)?;
+        let valid = raster.valid_mask();
+        let zero = Complex32::new(0.0, 0.0);
+        let (data, was_phase) = match &raster.pixels {
+            Pixels::C32(v) => (
+                v.iter()
+                    .zip(&valid)
+                    .map(|(&z, &ok)| if ok { z } else { zero })
+                    .collect(),
+                false,
+            ),
+            Pixels::F32(v) => (
+                v.iter()
+                    .zip(&valid)
+                    .map(|(&p, &ok)| if ok { insar::phasor(p) } else { zero })
+                    .collect(),
+                true,
+            ),
+            Pixels::U8(_) => bail!(
+                "{}: expected a complex interferogram or Float32 phase, found 8-bit data",
+                path.display()
+            ),
+        };
+        Ok(Self {
+            raster,
+            data,
+            was_phase,
+        })
+    }
+
+    /// Writes results in the input's kind: phase in, phase out (no-data as the input's
+    /// no-data value, else NaN); complex in, complex out (no-data as 0 + 0i).
+    fn write_like(
+        &self,
+        path: &Path,
+        w: usize,
+        h: usize,
+        data: &[Complex32],
+        geo: Option<&GeoInfo>,
+    ) -> anyhow::Result<()> {
+        let nodata = self.raster.nodata;
+        let written = if self.was_phase {
+            let fill = nodata.map_or(f32::NAN, |v| v as f32);
+            let phase: Vec<f32> = data
+                .iter()
+                .map(|z| {
+                    if z.re == 0.0 && z.im == 0.0 {
+                        fill
+                    } else {
+                        z.im.atan2(z.re)
+                    }
+                })
+                .collect();
+            raster::write_geotiff_f32(path, w, h, &phase, geo, nodata)
+        } else {
+            raster::write_geotiff_c32(path, w, h, data, geo, nodata)
+        };
+        written.with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+fn read_single_band(path: &Path) -> anyhow::Result<Raster> {
+    let raster =
+        raster::read_any(path).with_context(|| format!("reading {}", path.display()))?;
+    if raster.bands != 1 {
+        bail!(
+            "{}: expected one band, found {}",
+            path.display(),
+            raster.bands
+        );
+    }
+    Ok(raster)
+}
+
+/// Georeferencing of the multilooked grid: same corner, pixel steps times the looks.
+fn scaled_geo(g: &GeoInfo, looks_x: usize, looks_y: usize) -> GeoInfo {
+    let t = g.transform.0;
+    let (lx, ly) = (looks_x as f64, looks_y as f64);
+    GeoInfo {
+        transform: GeoTransform([t[0], t[1] * lx, t[2] * ly, t[3], t[4] * lx, t[5] * ly]),
+        ..*g
+    }
+}
+
+fn spinner(message: String) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(message);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }

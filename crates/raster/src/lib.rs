@@ -9,6 +9,7 @@ pub mod error;
 pub mod gamma;
 pub mod geo;
 pub mod info;
+mod lzw_chunk;
 pub mod picture;
 pub mod products;
 mod raster;

@@ -175,8 +175,27 @@ mod tests {
             (StoredType::F32, Some(0.0), Some(geo))
         );
         let r = rd.read_all().unwrap();
-        assert_eq!(r.pixels, Pixels::F32(ph));
+        assert_eq!(r.pixels, Pixels::F32(ph.clone()));
         assert_eq!(r.valid_mask().iter().filter(|v| !**v).count(), w);
+
+        let p = write_product(
+            dir.path(),
+            "20200101_20200113",
+            Product::LicsarUnwrapped,
+            w,
+            h,
+            &ph,
+            &geo,
+        )
+        .unwrap();
+        assert!(
+            p.to_string_lossy()
+                .ends_with("20200101_20200113.geo.unw.tif")
+        );
+        assert_eq!(
+            crate::read_geotiff(&p).unwrap().pixels,
+            Pixels::F32(ph.clone())
+        );
 
         let coh: Vec<f32> = (0..w * h).map(|i| (i % 256) as f32 / 255.0).collect();
         let p = write_product(

@@ -3,7 +3,7 @@
 //! assembles rows, so a scene larger than memory can be read a band of rows at a time.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use num_complex::Complex32;
@@ -13,6 +13,7 @@ use tiff::tags::Tag;
 use crate::codec::Compression;
 use crate::error::RasterError;
 use crate::geo::{self, GeoInfo};
+use crate::lzw_chunk::{ChunkFormat, decode_lzw_chunk};
 use crate::raster::{Pixels, Raster};
 use crate::tiff_write::SampleType;
 
@@ -97,9 +98,15 @@ pub struct TiffLayout {
 
 impl TiffLayout {
     pub fn compression_name(&self) -> String {
-        match Compression::from_tag(self.compression) {
-            Some(c) => c.name().to_string(),
-            None => format!("code {}", self.compression),
+        match (Compression::from_tag(self.compression), self.compression) {
+            (Some(c), _) => c.name().to_string(),
+            // Read by the `tiff` crate (JPEG) or not at all, but named as GDAL names them.
+            (None, 7) => "JPEG".to_string(),
+            (None, 34925) => "LZMA".to_string(),
+            (None, 50000) => "ZSTD".to_string(),
+            (None, 50001) => "WEBP".to_string(),
+            (None, 50002) => "JXL".to_string(),
+            (None, code) => format!("code {code}"),
         }
     }
 }
@@ -115,6 +122,9 @@ pub struct GeoTiffReader {
     geo: Option<GeoInfo>,
     nodata: Option<f64>,
     chunks_per_plane: usize,
+    /// Where each chunk's compressed bytes are, for chunks we decode ourselves (LZW).
+    chunk_offsets: Vec<u64>,
+    chunk_counts: Vec<u64>,
     /// The chunks of the last strip/tile row decoded, by chunk index: consecutive
     /// `read_rows` calls that share a chunk row (overlapping scene tiles, bands of rows not
     /// aligned to strips) decode it once.
@@ -218,6 +228,8 @@ impl GeoTiffReader {
             geo,
             nodata,
             chunks_per_plane,
+            chunk_offsets: offsets,
+            chunk_counts: counts,
             cache: Vec::new(),
         })
     }
@@ -323,21 +335,48 @@ impl GeoTiffReader {
     }
 
     fn read_chunk(&mut self, index: usize, first_row: usize) -> Result<Vec<u8>, RasterError> {
+        let what = if self.layout.tiled { "tile" } else { "strip" };
+        let path = self.path.clone();
+        let fail = |e: String| {
+            RasterError::format(
+                &path,
+                format!(
+                    "{what} {index} (rows from {first_row}) does not decode: {e} \
+                     (truncated or corrupt file?)"
+                ),
+            )
+        };
         let (dw, dh) = self.dec.chunk_data_dimensions(index as u32);
+        let (dw, dh) = (dw as usize, dh as usize);
         let px = if self.layout.planar { 1 } else { self.bands };
-        let mut buf = vec![0u8; dw as usize * dh as usize * px * self.layout.stored.bytes()];
+        if self.layout.compression == Compression::Lzw.tag_value() {
+            let compressed = self.raw_chunk(index).map_err(|e| fail(e.to_string()))?;
+            let format = ChunkFormat {
+                stored: self.layout.stored,
+                samples: px,
+                big_endian: self.layout.big_endian,
+                predictor: self.layout.predictor,
+            };
+            let full_w = if self.layout.tiled {
+                self.layout.chunk.0
+            } else {
+                dw
+            };
+            return decode_lzw_chunk(&compressed, full_w, (dw, dh), &format).map_err(fail);
+        }
+        let mut buf = vec![0u8; dw * dh * px * self.layout.stored.bytes()];
         self.dec
             .read_chunk_bytes(index as u32, &mut buf)
-            .map_err(|e| {
-                let what = if self.layout.tiled { "tile" } else { "strip" };
-                RasterError::format(
-                    &self.path,
-                    format!(
-                        "{what} {index} (rows from {first_row}) does not decode: {e} \
-                         (truncated or corrupt file?)"
-                    ),
-                )
-            })?;
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(buf)
+    }
+
+    fn raw_chunk(&mut self, index: usize) -> std::io::Result<Vec<u8>> {
+        let (offset, count) = (self.chunk_offsets[index], self.chunk_counts[index]);
+        let mut buf = vec![0u8; count as usize];
+        let file = self.dec.inner();
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(&mut buf)?;
         Ok(buf)
     }
 

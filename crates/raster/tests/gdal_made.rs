@@ -123,3 +123,45 @@ fn utm_pixel_is_point_matches_gdal_origin() {
     let want: Vec<f32> = (0..W * H).map(value).collect();
     assert_eq!(f32s(&r.pixels), want.as_slice());
 }
+
+fn random_f32(n: usize) -> Vec<f32> {
+    let mut x: u64 = 12345;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            f32::from_bits(x as u32)
+        })
+        .collect()
+}
+
+#[test]
+fn high_entropy_padded_tiles_every_codec() {
+    let want = random_f32(37 * 23);
+    for name in [
+        "f32_random_lzw_tiled.tif",
+        "f32_random_lzw_pred3_tiled.tif",
+        "f32_random_lzw_pred3_strips.tif",
+        "f32_random_deflate_tiled.tif",
+    ] {
+        let mut rd = GeoTiffReader::open(&data(name)).unwrap();
+        assert_eq!((rd.width(), rd.height()), (37, 23), "{name}");
+        let r = rd.read_all().unwrap();
+        let got = f32s(&r.pixels);
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{name}"
+        );
+        let part = rd.read_rows(14, 9).unwrap();
+        assert!(
+            f32s(&part.pixels)
+                .iter()
+                .zip(&want[14 * 37..])
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{name} rows 14..23"
+        );
+    }
+}

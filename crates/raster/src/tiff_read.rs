@@ -640,11 +640,17 @@ mod tests {
         }
     }
 
-    /// NaN-aware equality of pixels.
+    /// Bit-exact equality of pixels (NaN payloads included).
     fn same_pixels(a: &Pixels, b: &Pixels) -> bool {
         match (a, b) {
             (Pixels::F32(x), Pixels::F32(y)) => {
                 x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+            }
+            (Pixels::C32(x), Pixels::C32(y)) => {
+                x.len() == y.len()
+                    && x.iter().zip(y).all(|(p, q)| {
+                        p.re.to_bits() == q.re.to_bits() && p.im.to_bits() == q.im.to_bits()
+                    })
             }
             _ => a == b,
         }
@@ -924,9 +930,9 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
         #[test]
-        fn random_float_rasters_round_trip_bit_exact(
+        fn random_rasters_round_trip_bit_exact(
             w in 1usize..40,
             h in 1usize..40,
             bands in 1usize..3,
@@ -937,17 +943,29 @@ mod tests {
             bigtiff in proptest::prelude::any::<bool>(),
             window in (0usize..40, 1usize..40),
         ) {
-            // Arbitrary bit patterns, NaN payloads and subnormals included.
+            // Arbitrary bit patterns, NaN payloads and subnormals included; every sample
+            // type, so Byte (predictor 2) and complex data are covered too.
             let mut x = seed | 1;
-            let v: Vec<f32> = (0..w * h * bands)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    f32::from_bits(x as u32)
-                })
-                .collect();
-            let r = Raster { width: w, height: h, bands, pixels: Pixels::F32(v.clone()), geo: None, nodata: None };
+            let mut next = move || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            let n = w * h * bands;
+            let v: Pixels = match seed % 3 {
+                0 => Pixels::F32((0..n).map(|_| f32::from_bits(next() as u32)).collect()),
+                1 => Pixels::U8((0..n).map(|_| next() as u8).collect()),
+                _ => Pixels::C32(
+                    (0..n)
+                        .map(|_| {
+                            let b = next();
+                            Complex32::new(f32::from_bits(b as u32), f32::from_bits((b >> 32) as u32))
+                        })
+                        .collect(),
+                ),
+            };
+            let r = Raster { width: w, height: h, bands, pixels: v.clone(), geo: None, nodata: None };
             let opts = WriteOptions { compression: ALL_COMPRESSIONS[c], layout, bigtiff, predictor };
             let dir = tempfile::tempdir().unwrap();
             let p = dir.path().join("p.tif");
@@ -959,7 +977,12 @@ mod tests {
             let n = 1 + (window.1 - 1) % (h - y0);
             let part = rd.read_rows(y0, n).unwrap();
             let row = w * bands;
-            let want = Pixels::F32(v[y0 * row..(y0 + n) * row].to_vec());
+            let (a, b) = (y0 * row, (y0 + n) * row);
+            let want = match &v {
+                Pixels::F32(v) => Pixels::F32(v[a..b].to_vec()),
+                Pixels::U8(v) => Pixels::U8(v[a..b].to_vec()),
+                Pixels::C32(v) => Pixels::C32(v[a..b].to_vec()),
+            };
             proptest::prop_assert!(same_pixels(&part.pixels, &want));
         }
     }

@@ -194,7 +194,19 @@ impl GeoTiffReader {
         let counts = dec.get_tag_u64_vec(count_tag).map_err(t)?;
         check_chunks_in_file(path, &offsets, &counts, file_len, tiled)?;
         let planes = if planar { usize::from(bands) } else { 1 };
-        let chunks_per_plane = offsets.len() / planes;
+        let chunks_per_plane = expected_chunks(path, (w, h), (cw, ch), tiled)?;
+        if offsets.len() != chunks_per_plane * planes {
+            let what = if tiled { "tile" } else { "strip" };
+            return Err(RasterError::format(
+                path,
+                format!(
+                    "{} {what} offsets, but a {w}×{h} image in {cw}×{ch} {what}s ({planes} \
+                     plane(s)) has {}",
+                    offsets.len(),
+                    chunks_per_plane * planes
+                ),
+            ));
+        }
         let layout = TiffLayout {
             stored,
             compression,
@@ -433,6 +445,27 @@ fn sniff_header(path: &Path) -> Result<(bool, bool, u64), RasterError> {
             format!("starts with {sig:02X?}, not a TIFF signature (II*\\0 or MM\\0*)"),
         )),
     }
+}
+
+/// Chunks per plane the image size and chunk size imply.
+fn expected_chunks(
+    path: &Path,
+    (w, h): (u32, u32),
+    (cw, ch): (u32, u32),
+    tiled: bool,
+) -> Result<usize, RasterError> {
+    if cw == 0 || ch == 0 || w == 0 || h == 0 {
+        return Err(RasterError::format(
+            path,
+            format!("image {w}×{h} with chunks of {cw}×{ch}: sizes must be positive"),
+        ));
+    }
+    let down = h.div_ceil(ch) as usize;
+    Ok(if tiled {
+        w.div_ceil(cw) as usize * down
+    } else {
+        down
+    })
 }
 
 /// A truncated download is common; name the first chunk that lies past the end.
@@ -888,6 +921,37 @@ mod tests {
             .err()
             .expect("truncated file opened");
         assert!(err.to_string().contains("cut.tif"), "{err}");
+    }
+
+    #[test]
+    fn missing_strips_are_a_format_error() {
+        let r = f32_raster(30, 40, 1);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("few.tif");
+        let opts = WriteOptions {
+            compression: Compression::Lzw,
+            layout: Layout::Strips { rows: 10 },
+            ..WriteOptions::default()
+        };
+        write_geotiff(&p, &r, &opts).unwrap();
+        let mut bytes = std::fs::read(&p).unwrap();
+        // Declare 3 strips instead of 4 in both StripOffsets and StripByteCounts.
+        let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+        let ifd = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+        for k in 0..usize::from(u16_at(&bytes, ifd)) {
+            let e = ifd + 2 + 12 * k;
+            if matches!(u16_at(&bytes, e), 273 | 279) {
+                bytes[e + 4..e + 8].copy_from_slice(&3u32.to_le_bytes());
+            }
+        }
+        std::fs::write(&p, &bytes).unwrap();
+        // The `tiff` crate notices first for strips; our own check backs it up. Either way:
+        // an error naming the file, not a panic.
+        let err = GeoTiffReader::open(&p).err().unwrap().to_string();
+        assert!(
+            err.contains("few.tif") && (err.contains("has 4") || err.contains("inconsistent")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct ReadOptions {
     pub par: Option<PathBuf>,
     /// Element type, overriding the one guessed from the extension.
     pub kind: Option<RawKind>,
+    /// Byte order of a raw raster; `None` guesses it from the values (GAMMA writes
+    /// big-endian, LiCSBAS/ISCE little-endian).
+    pub big_endian: Option<bool>,
 }
 
 pub fn detect_format(path: &Path, kind: Option<RawKind>) -> Result<Format, RasterError> {
@@ -158,7 +161,11 @@ pub fn open_gamma(
     } else {
         lines
     };
-    RawReader::open(path, kind, width, lines, geo)
+    let big_endian = match opts.big_endian {
+        Some(b) => b,
+        None => gamma::guess_big_endian(path)?,
+    };
+    Ok(RawReader::open(path, kind, width, lines, geo)?.with_big_endian(big_endian))
 }
 
 pub fn read_any(path: &Path) -> Result<Raster, RasterError> {

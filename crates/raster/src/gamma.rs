@@ -204,6 +204,7 @@ pub struct RawReader {
     width: usize,
     height: usize,
     geo: Option<GeoInfo>,
+    big_endian: bool,
 }
 
 impl RawReader {
@@ -249,7 +250,18 @@ impl RawReader {
             width,
             height,
             geo,
+            big_endian: true,
         })
+    }
+
+    /// GAMMA writes big-endian; LiCSBAS, ISCE and numpy `tofile` write little-endian.
+    pub fn with_big_endian(mut self, big_endian: bool) -> Self {
+        self.big_endian = big_endian;
+        self
+    }
+
+    pub fn big_endian(&self) -> bool {
+        self.big_endian
     }
 
     pub fn width(&self) -> usize {
@@ -286,7 +298,11 @@ impl RawReader {
             .seek(SeekFrom::Start((y0 * row) as u64))
             .map_err(io)?;
         self.file.read_exact(&mut buf).map_err(io)?;
-        let be = |b: &[u8]| f32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        let be = if self.big_endian {
+            |b: &[u8]| f32::from_be_bytes([b[0], b[1], b[2], b[3]])
+        } else {
+            |b: &[u8]| f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        };
         let pixels = match self.kind {
             RawKind::F32 => Pixels::F32(buf.chunks_exact(4).map(be).collect()),
             RawKind::C32 => Pixels::C32(
@@ -311,6 +327,33 @@ impl RawReader {
     pub fn read_all(&mut self) -> Result<Raster, RasterError> {
         self.read_rows(0, self.height)
     }
+}
+
+/// Whether a headerless float file is big-endian, judged from up to 4096 non-zero words
+/// spread over it: data read in the wrong order has wild exponents (NaN, 1e-30, 1e+30),
+/// data read in the right order mostly does not. Ties and unclear cases say big-endian
+/// (GAMMA's order).
+pub fn guess_big_endian(path: &Path) -> Result<bool, RasterError> {
+    let mut f = File::open(path).map_err(|e| RasterError::io(path, e))?;
+    let len = f.metadata().map_err(|e| RasterError::io(path, e))?.len() / 4;
+    let probes = len.min(4096);
+    let (mut sane_be, mut sane_le, mut nonzero) = (0usize, 0usize, 0usize);
+    let sane = |v: f32| v.is_finite() && (1e-12..1e12).contains(&v.abs());
+    for k in 0..probes {
+        let word = k * len / probes.max(1);
+        let mut b = [0u8; 4];
+        f.seek(SeekFrom::Start(word * 4))
+            .and_then(|_| f.read_exact(&mut b))
+            .map_err(|e| RasterError::io(path, e))?;
+        if b == [0; 4] {
+            continue;
+        }
+        nonzero += 1;
+        sane_be += usize::from(sane(f32::from_be_bytes(b)));
+        sane_le += usize::from(sane(f32::from_le_bytes(b)));
+    }
+    let clearly_le = nonzero > 0 && sane_le * 20 >= nonzero * 19 && sane_be * 2 < nonzero;
+    Ok(!clearly_le)
 }
 
 /// Big-endian float32 raster of known width (height from the file size).
@@ -526,6 +569,38 @@ datum_country_list Global Definition, WGS84, World
         let r = read_raw_c32_be(&p, w).unwrap();
         assert_eq!(r.pixels, Pixels::C32(c));
         assert_eq!(r.valid_mask().iter().filter(|v| !**v).count(), 1);
+    }
+
+    #[test]
+    fn byte_order_guess() {
+        let dir = tempfile::tempdir().unwrap();
+        let v: Vec<f32> = (0..5000)
+            .map(|i| {
+                if i % 9 == 0 {
+                    0.0
+                } else {
+                    (i as f32 * 0.01).sin() * 3.0
+                }
+            })
+            .collect();
+        let p = dir.path().join("be.unw");
+        write_raw_f32_be(&p, &v).unwrap();
+        assert!(guess_big_endian(&p).unwrap());
+        let p = dir.path().join("le.unw");
+        std::fs::write(
+            &p,
+            v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>(),
+        )
+        .unwrap();
+        assert!(!guess_big_endian(&p).unwrap());
+        let mut rd = RawReader::open(&p, RawKind::F32, 100, None, None)
+            .unwrap()
+            .with_big_endian(false);
+        assert_eq!(rd.read_all().unwrap().pixels, Pixels::F32(v));
+        // All zeros: nothing to judge, GAMMA's order.
+        let p = dir.path().join("zero.unw");
+        std::fs::write(&p, [0u8; 64]).unwrap();
+        assert!(guess_big_endian(&p).unwrap());
     }
 
     #[test]

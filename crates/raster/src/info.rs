@@ -78,7 +78,7 @@ pub fn describe(path: &Path, opts: &ReadOptions) -> Result<RasterInfo, RasterErr
                 RawKind::C32 => "CFloat32",
             }
             .to_string();
-            info.big_endian = true;
+            info.big_endian = r.big_endian();
             info.nodata = Some(0.0);
             info.par = match (&opts.par, opts.width) {
                 (Some(p), _) => Some(p.clone()),
@@ -127,7 +127,7 @@ impl fmt::Display for RasterInfo {
             Format::Tiff => "GTiff/GeoTIFF",
             Format::Png => "PNG/Portable Network Graphics",
             Format::Jpeg => "JPEG/JPEG JFIF",
-            Format::GammaRaw(_) => "GAMMA raw (headerless, big-endian)",
+            Format::GammaRaw(_) => "GAMMA raw (headerless)",
         };
         writeln!(f, "Driver: {driver}")?;
         write!(f, "Files: {}", self.path.display())?;
@@ -176,7 +176,11 @@ impl fmt::Display for RasterInfo {
                 "rows"
             },
             if self.bigtiff { ", BigTIFF" } else { "" },
-            if self.big_endian { ", big-endian" } else { "" }
+            match (self.big_endian, self.format) {
+                (true, _) => ", big-endian",
+                (false, Format::GammaRaw(_)) => ", little-endian",
+                (false, _) => "",
+            }
         )?;
         for (b, s) in self.stats.iter().enumerate() {
             writeln!(

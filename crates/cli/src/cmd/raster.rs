@@ -1,6 +1,7 @@
 //! `yolo-basin raster`: inspect and convert rasters (GeoTIFF, GAMMA raw + .par, PNG/JPEG)
 //! the way GDAL would report them, without needing GDAL.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -48,13 +49,23 @@ struct GammaArgs {
     /// Element type, when the extension does not say it.
     #[arg(long, value_enum)]
     kind: Option<Kind>,
+    /// Byte order; by default guessed from the values (GAMMA writes big-endian,
+    /// LiCSBAS and ISCE little-endian).
+    #[arg(long, value_enum)]
+    byte_order: Option<ByteOrder>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ByteOrder {
+    Big,
+    Little,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Kind {
-    /// Big-endian float32 (unwrapped phase, coherence, heights).
+    /// float32 (unwrapped phase, coherence, heights).
     Float,
-    /// Big-endian complex float32 pairs (interferograms).
+    /// Complex float32 pairs (interferograms).
     Fcomplex,
 }
 
@@ -67,6 +78,7 @@ impl GammaArgs {
                 Kind::Float => RawKind::F32,
                 Kind::Fcomplex => RawKind::C32,
             }),
+            big_endian: self.byte_order.map(|b| matches!(b, ByteOrder::Big)),
         }
     }
 }
@@ -122,8 +134,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn info(a: InfoArgs) -> anyhow::Result<()> {
     // Library errors already name the file; the context says which step failed.
     let report = raster::describe(&a.file, &a.gamma.options()).context("raster info")?;
-    print!("{report}");
-    Ok(())
+    // `raster info … | head` closes the pipe early; that is not an error.
+    match write!(std::io::stdout().lock(), "{report}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 fn convert(a: ConvertArgs) -> anyhow::Result<()> {

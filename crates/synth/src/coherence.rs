@@ -2,7 +2,7 @@
 //! old subsidence ponds), striped decorrelated bands on hills, and the loss of coherence
 //! where the deformation fringes are steeper than the multilook cell can hold.
 
-use crate::field::{Field, broken_power_law, coarse_dims, spectral_field};
+use crate::field::{Field, broken_power_law, smooth_grid, spectral_field};
 use rand::Rng;
 use serde::Serialize;
 use std::f64::consts::PI;
@@ -30,7 +30,7 @@ pub fn background<R: Rng>(
     boost_negatives: bool,
     rec: &mut CoherenceRecord,
 ) -> Vec<f32> {
-    let (gw, gh) = coarse_dims(w, h, 1024);
+    let (gw, gh) = smooth_grid(w, h);
     let (gdx, gdy) = (dx * w as f64 / gw as f64, dy * h as f64 / gh as f64);
     let norm = |mut f: Field| {
         let s = f.std_dev().max(1e-12);
@@ -166,9 +166,10 @@ pub fn gradient_coherence(g: f64) -> f32 {
     s.max(0.0) as f32
 }
 
-/// Multiplies γ by the gradient loss of a deformation phase field (rad), and by an extra
-/// loss of ground disturbance where the strain is largest (cracks, waterlogging).
-pub fn apply_gradient_loss(gamma: &mut [f32], phase: &[f32], w: usize, h: usize) {
+/// Phase gradient magnitude (rad/pixel) of an unwrapped field, forward differences
+/// (backward on the last row/column).
+pub fn phase_gradient(phase: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; w * h];
     for r in 0..h {
         for c in 0..w {
             let i = r * w + c;
@@ -186,10 +187,17 @@ pub fn apply_gradient_loss(gamma: &mut [f32], phase: &[f32], w: usize, h: usize)
             } else {
                 0.0
             };
-            let g = (gx as f64).hypot(gy as f64);
-            if g > 0.05 {
-                gamma[i] *= gradient_coherence(g);
-            }
+            out[i] = gx.hypot(gy);
+        }
+    }
+    out
+}
+
+/// Multiplies γ by the multilook loss of a phase-gradient field (rad/pixel).
+pub fn apply_gradient_loss(gamma: &mut [f32], gradient: &[f32]) {
+    for (g, &d) in gamma.iter_mut().zip(gradient) {
+        if d > 0.05 {
+            *g *= gradient_coherence(d as f64);
         }
     }
 }
@@ -210,7 +218,7 @@ mod tests {
         let (w, h) = (10, 1);
         let phase: Vec<f32> = (0..w).map(|c| (c * c) as f32 * 0.5).collect();
         let mut g = vec![0.8f32; w];
-        apply_gradient_loss(&mut g, &phase, w, h);
+        apply_gradient_loss(&mut g, &phase_gradient(&phase, w, h));
         assert!(g[0] > 0.75);
         assert!(g[6] < 0.2, "{:?}", g);
     }

@@ -102,10 +102,18 @@ impl Field {
     }
 }
 
+/// Grid of the smooth fields (DEM, turbulence, coherence patterns) of a `w × h` area: a
+/// quarter of the resolution, at most 1024 per side. Their power lies at scales of
+/// hundreds of metres and more; fine detail comes from the full-resolution texture.
+pub fn smooth_grid(w: usize, h: usize) -> (usize, usize) {
+    coarse_dims(w, h, (w.max(h) / 4).clamp(16, 1024))
+}
+
 /// Grid on which a smooth field is synthesised for an area of `w × h` pixels: the full
 /// grid for tiles, a coarser one (at most `max_side` per side) for whole scenes, where the
 /// long-wavelength content carries all the power and the FFT would otherwise dominate.
 pub fn coarse_dims(w: usize, h: usize, max_side: usize) -> (usize, usize) {
+    let max_side = max_side.max(2);
     let f = (w.max(h) as f64 / max_side as f64).max(1.0);
     (
         ((w as f64 / f).ceil() as usize).max(2),

@@ -176,23 +176,25 @@ fn find_merge(masks: &[GroupMask], win: Window) -> Option<(usize, usize)> {
     None
 }
 
-/// Labels of the groups whose box is at least `min_px` wide and high. Smaller ones are
-/// returned separately: callers remove them from the simulation so nothing visible goes
-/// unlabelled.
+/// Labels of the groups whose box is at least `min_px` wide and high and whose peak |LOS|
+/// in the window reaches `min_peak`. The others are returned separately: callers remove
+/// them from the simulation, so nothing visible goes unlabelled and no label marks a
+/// basin too faint to see.
 pub fn make_labels(
     groups: Vec<(Vec<usize>, GroupMask)>,
     win: Window,
     min_px: usize,
+    min_peak: f32,
 ) -> (Vec<BasinLabel>, Vec<Vec<usize>>) {
     let mut labels = Vec::new();
     let mut tiny = Vec::new();
     for (members, mask) in groups {
         let Some(b) = mask.bbox else { continue };
-        if b.width() < min_px || b.height() < min_px {
+        let max_abs = mask.pixels.iter().fold(0.0f32, |m, p| m.max(p.2.abs()));
+        if b.width() < min_px || b.height() < min_px || max_abs < min_peak {
             tiny.push(members);
             continue;
         }
-        let max_abs = mask.pixels.iter().fold(0.0f32, |m, p| m.max(p.2.abs()));
         let truncated = b.x1 == 0 || b.y1 == 0 || b.x2 == win.w || b.y2 == win.h;
         labels.push(BasinLabel {
             members,
@@ -257,10 +259,14 @@ mod tests {
     fn tiny_and_edge_cut_basins() {
         let patches = vec![Some(blob(0, 40, 8, 8, 1.0)), Some(blob(80, 30, 40, 40, 1.0))];
         let win = Window { x0: 0, y0: 0, w: 100, h: 100 };
-        let (labels, tiny) = make_labels(group_panels(&patches, win, 0.2), win, 8);
+        let (labels, tiny) = make_labels(group_panels(&patches, win, 0.2), win, 8, 0.0);
         assert_eq!(tiny, vec![vec![0]]);
         assert_eq!(labels.len(), 1);
         assert!(labels[0].truncated);
         assert_eq!(labels[0].bbox.x2, 100);
+        // A faint basin (peak 0.3 < 0.5) is set aside as well.
+        let faint = vec![Some(blob(40, 40, 20, 20, 0.3))];
+        let (labels, tiny) = make_labels(group_panels(&faint, win, 0.2), win, 8, 0.5);
+        assert!(labels.is_empty() && tiny == vec![vec![0]]);
     }
 }

@@ -13,3 +13,41 @@ pub mod nuisance;
 pub mod pim;
 pub mod rng;
 pub mod scene;
+pub mod config;
+pub mod dataset;
+pub mod error;
+pub mod picture;
+pub mod scene_writer;
+
+pub use config::{SynthConfig, Threshold};
+pub use dataset::Summary;
+pub use error::SynthError;
+pub use geometry::{Looks, Orbit, los_unit_vector};
+pub use scene::{AreaConfig, MineLayout, OrbitChoice, SimArea, simulate};
+
+use std::path::Path;
+
+/// Writes a whole data set (tiles, COCO, splits, scenes, manifest) into `out`.
+/// `progress` is called once per finished tile and once per scene.
+pub fn write_dataset(
+    cfg: &SynthConfig,
+    out: &Path,
+    force: bool,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Summary, SynthError> {
+    cfg.validate()?;
+    dataset::prepare_out_dir(
+        out,
+        force,
+        &["images", "coherence", "los", "png", "labels", "voc", "splits", "scenes"],
+    )?;
+    let (coco, mut summary) = dataset::write_tiles(cfg, out, progress)?;
+    dataset::write_json(&out.join("annotations.json"), &coco)?;
+    for k in 0..cfg.scenes {
+        summary.scene_basins += scene_writer::write_scene(cfg, out, k)?;
+        summary.scenes += 1;
+        progress();
+    }
+    dataset::write_json(&out.join("manifest.json"), &dataset::manifest(cfg, &summary))?;
+    Ok(summary)
+}

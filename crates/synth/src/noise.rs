@@ -89,20 +89,36 @@ pub fn estimate_coherence(m: &[Moments], w: usize, h: usize, k: usize) -> Vec<f3
 fn box_filter(v: &[f64], w: usize, h: usize, k: usize) -> Vec<f64> {
     let mut tmp = vec![0.0; w * h];
     for r in 0..h {
-        let row = &v[r * w..(r + 1) * w];
-        for c in 0..w {
-            let (a, b) = (c.saturating_sub(k), (c + k + 1).min(w));
-            tmp[r * w + c] = row[a..b].iter().sum();
-        }
+        running_sum(&v[r * w..(r + 1) * w], &mut tmp[r * w..(r + 1) * w], k);
     }
     let mut out = vec![0.0; w * h];
-    for r in 0..h {
-        let (a, b) = (r.saturating_sub(k), (r + k + 1).min(h));
-        for c in 0..w {
-            out[r * w + c] = (a..b).map(|rr| tmp[rr * w + c]).sum();
+    let mut col = vec![0.0; h];
+    let mut col_out = vec![0.0; h];
+    for c in 0..w {
+        for r in 0..h {
+            col[r] = tmp[r * w + c];
+        }
+        running_sum(&col, &mut col_out, k);
+        for r in 0..h {
+            out[r * w + c] = col_out[r];
         }
     }
     out
+}
+
+/// out[i] = Σ v[i−k ..= i+k] (clipped to the slice), by a sliding window.
+fn running_sum(v: &[f64], out: &mut [f64], k: usize) {
+    let n = v.len();
+    let mut s: f64 = v[..(k + 1).min(n)].iter().sum();
+    for i in 0..n {
+        out[i] = s;
+        if i + k + 1 < n {
+            s += v[i + k + 1];
+        }
+        if i >= k {
+            s -= v[i - k];
+        }
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +175,24 @@ mod tests {
                 .sum::<f64>()
                 / n as f64;
             assert!((mp - 1.0).abs() < 0.03, "mean power {mp}");
+        }
+    }
+
+    #[test]
+    fn box_sums_match_brute_force() {
+        let (w, h) = (7, 5);
+        let v: Vec<f64> = (0..w * h).map(|i| (i * 7 % 11) as f64).collect();
+        let b = box_filter(&v, w, h, 1);
+        for r in 0..h {
+            for c in 0..w {
+                let mut s = 0.0;
+                for rr in r.saturating_sub(1)..(r + 2).min(h) {
+                    for cc in c.saturating_sub(1)..(c + 2).min(w) {
+                        s += v[rr * w + cc];
+                    }
+                }
+                assert!((b[r * w + c] - s).abs() < 1e-9);
+            }
         }
     }
 

@@ -85,7 +85,7 @@ pub fn smooth_phase<R: Rng>(
     // Calibrate at 5 km (or half the area when smaller, scaled by the −8/3 law's r^(2/3)).
     let extent = (gw as f64 * dx).min(gh as f64 * dy);
     let lag = (extent / 2.0).min(5000.0);
-    let target5 = log_uniform(rng, 0.8, 6.0);
+    let target5 = log_uniform(rng, 0.5, 3.5);
     let target = target5 * (lag / 5000.0).powf(2.0 / 3.0);
     let rms = turb.rms_difference(lag).max(1e-12);
     turb.scale(target / rms);
@@ -344,7 +344,7 @@ mod tests {
         let f = smooth_phase(&mut rng, &dem, &view(), mix, &mut rec);
         // Neighbouring pixels differ by far less than points kilometres apart.
         assert!(f.rms_difference(40.0) < 0.3 * f.rms_difference(3000.0));
-        assert!(rec.turbulence_rms_5km_rad >= 0.8 && rec.turbulence_rms_5km_rad <= 6.0);
+        assert!(rec.turbulence_rms_5km_rad >= 0.5 && rec.turbulence_rms_5km_rad <= 3.5);
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Simulation of one area (a tile with its margin, or a whole scene): basins, labels,
 //! nuisance phase, coherence, decorrelation noise and optional Goldstein filtering.
 
-use crate::coherence::{CoherenceRecord, apply_gradient_loss, background};
+use crate::coherence::{CoherenceRecord, apply_gradient_loss, background, phase_gradient};
 use crate::deformation::{Patch, developed_amplitude, render_panel};
-use crate::field::coarse_dims;
+use crate::field::smooth_grid;
 use crate::geometry::{Looks, Orbit, Viewing};
 use crate::labels::{PixBox, Window, group_mask, group_panels, make_labels};
 use crate::layout::{PlacedPanel, random_mine};
@@ -15,6 +15,15 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// Phase gradient (rad/pixel) beyond which fringes cannot be followed: the multilook
+/// coherence drops below ~0.6 and neighbouring samples alias.
+pub const DECORRELATED_GRADIENT: f32 = 2.5;
+
+/// Peak |LOS| (m) a basin needs inside the window to be kept: λ/8, a quarter fringe (π/2
+/// of phase). Fainter remnants (the far flank of a basin centred outside the tile) would
+/// be lost in noise and atmosphere; they are removed rather than labelled.
+pub const MIN_VISIBLE_PEAK_M: f64 = S1_WAVELENGTH / 8.0;
 
 /// Orbit choice of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +74,8 @@ pub struct Basin {
     pub truncated: bool,
     /// Indices into [`SimArea::panels`].
     pub panels: Vec<usize>,
-    /// More than a third of the basin's core (|LOS| ≥ half its peak) has γ < 0.35.
+    /// More than a third of the basin's core (|LOS| ≥ half its peak) has fringes steeper
+    /// than [`DECORRELATED_GRADIENT`]: noise there, whatever the background coherence.
     pub decorrelated_centre: bool,
 }
 
@@ -210,8 +220,9 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
         .map(|p| render_panel(p, &view, aw, ah))
         .collect();
     let thr = cfg.label_threshold_m as f32;
-    let (labels, tiny) = make_labels(group_panels(&patches, win, thr), win, cfg.min_box_px);
-    // Visible but too small to label: remove it from the simulation altogether, so that
+    let min_peak = (MIN_VISIBLE_PEAK_M as f32).max(thr);
+    let (labels, tiny) = make_labels(group_panels(&patches, win, thr), win, cfg.min_box_px, min_peak);
+    // Too small or too faint to label: remove it from the simulation altogether, so that
     // nothing visible goes unlabelled.
     for i in tiny.into_iter().flatten() {
         patches[i] = None;
@@ -227,7 +238,7 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
         hard_negative_boost: negative,
     };
     let mut rec = NuisanceRecord::default();
-    let grid = coarse_dims(aw, ah, 1024);
+    let grid = smooth_grid(aw, ah);
     let (gdx, gdy) = (view.dx_m * aw as f64 / grid.0 as f64, view.dy_m * ah as f64 / grid.1 as f64);
     let hills = rng.random_bool(if negative { 0.5 } else { 0.3 });
     let (dem, hill_h) = synth_dem(&mut rng, grid, gdx, gdy, hills);
@@ -249,7 +260,8 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
     // Coherence and noise.
     let mut crec = CoherenceRecord::default();
     let mut gamma = background(&mut rng, aw, ah, view.dx_m, view.dy_m, &dem, negative, &mut crec);
-    apply_gradient_loss(&mut gamma, &defo, aw, ah);
+    let gradient = phase_gradient(&defo, aw, ah);
+    apply_gradient_loss(&mut gamma, &gradient);
     let sampler = LookSampler::new(cfg.looks.count() as f64);
     let mut moments = vec![
         Moments {
@@ -271,9 +283,9 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
         });
     let filtered = rng.random_bool(cfg.filtered_fraction.clamp(0.0, 1.0));
     let filter = filtered.then(|| FilterRecord {
-        alpha: rng.random_range(0.4..0.9),
+        alpha: rng.random_range(0.5..1.0),
         patch: 32,
-        step: if rng.random_bool(0.5) { 4 } else { 8 },
+        step: 8,
     });
     let cross: Vec<num_complex::Complex32> = moments.iter().map(|m| m.cross).collect();
     let out_phase: Vec<f32> = match &filter {
@@ -301,7 +313,7 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
             };
             let low = core
                 .iter()
-                .filter(|&&(c, r, _)| gamma[(r + win.y0) * aw + c + win.x0] < 0.35)
+                .filter(|&&(c, r, _)| gradient[(r + win.y0) * aw + c + win.x0] > DECORRELATED_GRADIENT)
                 .count();
             Basin {
                 bbox: l.bbox,

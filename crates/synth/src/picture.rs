@@ -1,0 +1,99 @@
+//! Rendered pictures of simulated phase: the random choice of palette, offset and cycle
+//! direction that users' pictures vary in, and box overlays for previews.
+
+use crate::labels::PixBox;
+use insar::{Colormap, render_phase};
+use rand::Rng;
+use serde::Serialize;
+
+/// How a picture was drawn.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct RenderStyle {
+    #[serde(serialize_with = "ser_cmap")]
+    pub colormap: Colormap,
+    pub offset_rad: f32,
+    pub reverse: bool,
+}
+
+fn ser_cmap<S: serde::Serializer>(c: &Colormap, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(c.name())
+}
+
+/// Palette weights: jet (continuous and 64-level) and the GAMMA wheel dominate published
+/// figures; HSV, cyclic and grey less so.
+const WEIGHTS: [(Colormap, f64); 6] = [
+    (Colormap::Jet, 0.22),
+    (Colormap::Jet64, 0.18),
+    (Colormap::Gamma, 0.22),
+    (Colormap::Hsv, 0.16),
+    (Colormap::Cyclic, 0.14),
+    (Colormap::Gray, 0.08),
+];
+
+/// Draws a style; `fixed` pins the palette (offset and direction stay random).
+pub fn random_style<R: Rng>(rng: &mut R, fixed: Option<Colormap>) -> RenderStyle {
+    let mut u = rng.random_range(0.0..1.0);
+    let mut cmap = Colormap::Jet;
+    for (c, w) in WEIGHTS {
+        if u < w {
+            cmap = c;
+            break;
+        }
+        u -= w;
+    }
+    RenderStyle {
+        colormap: fixed.unwrap_or(cmap),
+        offset_rad: rng.random_range(-std::f32::consts::PI..std::f32::consts::PI),
+        reverse: rng.random_bool(0.5),
+    }
+}
+
+pub fn render(phase: &[f32], w: usize, h: usize, s: &RenderStyle) -> Vec<u8> {
+    render_phase(phase, w, h, s.colormap, s.offset_rad, s.reverse)
+}
+
+/// Draws a box outline (`thick` px, inside the box) into an RGB picture.
+pub fn draw_box(rgb: &mut [u8], w: usize, h: usize, b: &PixBox, color: [u8; 3], thick: usize) {
+    let mut put = |c: usize, r: usize| {
+        if c < w && r < h {
+            rgb[3 * (r * w + c)..3 * (r * w + c) + 3].copy_from_slice(&color);
+        }
+    };
+    for t in 0..thick {
+        let (x1, y1) = (b.x1 + t, b.y1 + t);
+        let (x2, y2) = (b.x2.saturating_sub(1 + t), b.y2.saturating_sub(1 + t));
+        if x2 < x1 || y2 < y1 {
+            break;
+        }
+        for c in x1..=x2 {
+            put(c, y1);
+            put(c, y2);
+        }
+        for r in y1..=y2 {
+            put(x1, r);
+            put(x2, r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn box_outline_lies_on_the_box_edges() {
+        let (w, h) = (10, 8);
+        let mut rgb = vec![0u8; w * h * 3];
+        let b = PixBox { x1: 2, y1: 1, x2: 6, y2: 5 };
+        draw_box(&mut rgb, w, h, &b, [255, 0, 0], 1);
+        let red = |c: usize, r: usize| rgb[3 * (r * w + c)] == 255;
+        assert!(red(2, 1) && red(5, 1) && red(2, 4) && red(5, 4) && red(3, 4));
+        assert!(!red(3, 2) && !red(6, 1) && !red(1, 1));
+    }
+
+    #[test]
+    fn palette_weights_sum_to_one() {
+        let s: f64 = WEIGHTS.iter().map(|w| w.1).sum();
+        assert!((s - 1.0).abs() < 1e-12);
+    }
+}

@@ -144,69 +144,17 @@ impl GeoTiffReader {
             .find_tag_unsigned(Tag::SamplesPerPixel)
             .map_err(t)?
             .unwrap_or(1);
-        let bits: Vec<u16> = dec
-            .find_tag_unsigned_vec(Tag::BitsPerSample)
-            .map_err(t)?
-            .unwrap_or_else(|| vec![1]);
-        let formats: Vec<u16> = dec
-            .find_tag_unsigned_vec(Tag::SampleFormat)
-            .map_err(t)?
-            .unwrap_or_else(|| vec![1]);
-        let (bits0, format0) = (bits[0], formats.first().copied().unwrap_or(1));
-        if bits.iter().any(|&b| b != bits0) || formats.iter().any(|&f| f != format0) {
-            return Err(RasterError::unsupported(
-                path,
-                format!(
-                    "bands of different types (BitsPerSample {bits:?}, SampleFormat {formats:?})"
-                ),
-            ));
-        }
-        let stored = StoredType::from_tags(format0, bits0).ok_or_else(|| {
-            RasterError::unsupported(
-                path,
-                format!(
-                    "SampleFormat {format0} with {bits0} bits per sample (reads Byte, (U)Int16, \
-                     (U)Int32, Float32, Float64, CInt16, CFloat32)"
-                ),
-            )
-        })?;
-        let compression: u16 = dec
-            .find_tag_unsigned(Tag::Compression)
-            .map_err(t)?
-            .unwrap_or(1);
-        let predictor: u16 = dec
-            .find_tag_unsigned(Tag::Predictor)
-            .map_err(t)?
-            .unwrap_or(1);
-        let planar = dec
-            .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
-            .map_err(t)?
-            .unwrap_or(1)
-            == 2;
+        let stored = read_stored_type(path, &mut dec)?;
+        let tag_or_1 = |dec: &mut Decoder<BufReader<File>>, tag| -> Result<u16, RasterError> {
+            Ok(dec.find_tag_unsigned(tag).map_err(t)?.unwrap_or(1))
+        };
+        let compression = tag_or_1(&mut dec, Tag::Compression)?;
+        let predictor = tag_or_1(&mut dec, Tag::Predictor)?;
+        let planar = tag_or_1(&mut dec, Tag::PlanarConfiguration)? == 2;
         let tiled = dec.get_chunk_type() == ChunkType::Tile;
         let (cw, ch) = dec.chunk_dimensions();
-        let (offset_tag, count_tag) = if tiled {
-            (Tag::TileOffsets, Tag::TileByteCounts)
-        } else {
-            (Tag::StripOffsets, Tag::StripByteCounts)
-        };
-        let offsets = dec.get_tag_u64_vec(offset_tag).map_err(t)?;
-        let counts = dec.get_tag_u64_vec(count_tag).map_err(t)?;
-        check_chunks_in_file(path, &offsets, &counts, file_len, tiled)?;
         let planes = if planar { usize::from(bands) } else { 1 };
-        let chunks_per_plane = expected_chunks(path, (w, h), (cw, ch), tiled)?;
-        if offsets.len() != chunks_per_plane * planes {
-            let what = if tiled { "tile" } else { "strip" };
-            return Err(RasterError::format(
-                path,
-                format!(
-                    "{} {what} offsets, but a {w}×{h} image in {cw}×{ch} {what}s ({planes} \
-                     plane(s)) has {}",
-                    offsets.len(),
-                    chunks_per_plane * planes
-                ),
-            ));
-        }
+        let table = ChunkTable::read(path, &mut dec, (w, h), (cw, ch), planes, file_len)?;
         let layout = TiffLayout {
             stored,
             compression,
@@ -218,18 +166,7 @@ impl GeoTiffReader {
             big_endian,
         };
         let geo = read_geo(path, &mut dec)?;
-        let nodata = match dec.find_tag(Tag::GdalNodata).map_err(t)? {
-            Some(v) => {
-                let text = v.into_string().map_err(t)?;
-                Some(geo::parse_nodata(&text).ok_or_else(|| {
-                    RasterError::format(
-                        path,
-                        format!("GDAL_NODATA tag holds {text:?}, expected a number or \"nan\""),
-                    )
-                })?)
-            }
-            None => None,
-        };
+        let nodata = read_nodata(path, &mut dec)?;
         Ok(Self {
             path: path.to_path_buf(),
             dec,
@@ -239,9 +176,9 @@ impl GeoTiffReader {
             layout,
             geo,
             nodata,
-            chunks_per_plane,
-            chunk_offsets: offsets,
-            chunk_counts: counts,
+            chunks_per_plane: table.per_plane,
+            chunk_offsets: table.offsets,
+            chunk_counts: table.counts,
             cache: Vec::new(),
         })
     }
@@ -445,6 +382,103 @@ fn sniff_header(path: &Path) -> Result<(bool, bool, u64), RasterError> {
             format!("starts with {sig:02X?}, not a TIFF signature (II*\\0 or MM\\0*)"),
         )),
     }
+}
+
+/// The sample type, which must be the same for every band.
+fn read_stored_type(
+    path: &Path,
+    dec: &mut Decoder<BufReader<File>>,
+) -> Result<StoredType, RasterError> {
+    let t = |e| RasterError::tiff(path, e);
+    let bits: Vec<u16> = dec
+        .find_tag_unsigned_vec(Tag::BitsPerSample)
+        .map_err(t)?
+        .unwrap_or_else(|| vec![1]);
+    let formats: Vec<u16> = dec
+        .find_tag_unsigned_vec(Tag::SampleFormat)
+        .map_err(t)?
+        .unwrap_or_else(|| vec![1]);
+    let bits0 = bits.first().copied().unwrap_or(1);
+    let format0 = formats.first().copied().unwrap_or(1);
+    if bits.iter().any(|&b| b != bits0) || formats.iter().any(|&f| f != format0) {
+        return Err(RasterError::unsupported(
+            path,
+            format!("bands of different types (BitsPerSample {bits:?}, SampleFormat {formats:?})"),
+        ));
+    }
+    StoredType::from_tags(format0, bits0).ok_or_else(|| {
+        RasterError::unsupported(
+            path,
+            format!(
+                "SampleFormat {format0} with {bits0} bits per sample (reads Byte, (U)Int16, \
+                 (U)Int32, Float32, Float64, CInt16, CFloat32)"
+            ),
+        )
+    })
+}
+
+/// Where the strips/tiles are, checked against the image size and the file length.
+struct ChunkTable {
+    offsets: Vec<u64>,
+    counts: Vec<u64>,
+    per_plane: usize,
+}
+
+impl ChunkTable {
+    fn read(
+        path: &Path,
+        dec: &mut Decoder<BufReader<File>>,
+        (w, h): (u32, u32),
+        (cw, ch): (u32, u32),
+        planes: usize,
+        file_len: u64,
+    ) -> Result<Self, RasterError> {
+        let t = |e| RasterError::tiff(path, e);
+        let tiled = dec.get_chunk_type() == ChunkType::Tile;
+        let (offset_tag, count_tag) = if tiled {
+            (Tag::TileOffsets, Tag::TileByteCounts)
+        } else {
+            (Tag::StripOffsets, Tag::StripByteCounts)
+        };
+        let offsets = dec.get_tag_u64_vec(offset_tag).map_err(t)?;
+        let counts = dec.get_tag_u64_vec(count_tag).map_err(t)?;
+        check_chunks_in_file(path, &offsets, &counts, file_len, tiled)?;
+        let per_plane = expected_chunks(path, (w, h), (cw, ch), tiled)?;
+        if offsets.len() != per_plane * planes {
+            let what = if tiled { "tile" } else { "strip" };
+            return Err(RasterError::format(
+                path,
+                format!(
+                    "{} {what} offsets, but a {w}×{h} image in {cw}×{ch} {what}s ({planes} \
+                     plane(s)) has {}",
+                    offsets.len(),
+                    per_plane * planes
+                ),
+            ));
+        }
+        Ok(Self {
+            offsets,
+            counts,
+            per_plane,
+        })
+    }
+}
+
+fn read_nodata(
+    path: &Path,
+    dec: &mut Decoder<BufReader<File>>,
+) -> Result<Option<f64>, RasterError> {
+    let t = |e| RasterError::tiff(path, e);
+    let Some(v) = dec.find_tag(Tag::GdalNodata).map_err(t)? else {
+        return Ok(None);
+    };
+    let text = v.into_string().map_err(t)?;
+    geo::parse_nodata(&text).map(Some).ok_or_else(|| {
+        RasterError::format(
+            path,
+            format!("GDAL_NODATA tag holds {text:?}, expected a number or \"nan\""),
+        )
+    })
 }
 
 /// Chunks per plane the image size and chunk size imply.

@@ -413,19 +413,12 @@ fn raise_to(v: &mut [f32], e: f32) -> f32 {
     }
 }
 
-/// `x^e` for x ≥ 0 as 2^(e·log2 x) with short polynomials: |relative error| < 1e-5 for
-/// |e·log2 x| up to ~30 (spectral magnitudes and α ≤ 1 stay far inside that). Written
-/// without branches so the loop over a spectrum vectorises.
+/// `x^e` for finite x ≥ 0 as 2^(e·log2 x) with short polynomials: |relative error| < 1e-5
+/// for |e·log2 x| up to ~30 (spectral magnitudes and α ≤ 1 stay far inside that); 0 ↦ 0.
+/// Selects instead of branches, so the loop over a spectrum vectorises.
 fn fast_pow(x: f32, e: f32) -> f32 {
-    let normal = x.is_normal() && x > 0.0;
-    let r = fast_exp2(e * fast_log2(if normal { x } else { 1.0 }));
-    if normal {
-        r
-    } else if x == f32::INFINITY {
-        x
-    } else {
-        0.0
-    }
+    let r = fast_exp2(e * fast_log2(x.max(f32::MIN_POSITIVE)));
+    if x > 0.0 { r } else { 0.0 }
 }
 
 /// log2 of a positive normal f32: exponent bits plus the atanh series of the mantissa
@@ -466,9 +459,9 @@ fn box_smooth_circular(v: &mut [f32], tmp: &mut [f32], n: usize, k: usize) {
     let half = k / 2;
     let mut padded = vec![0.0f32; n + 2 * half];
     for (row, out) in v.chunks_exact(n).zip(tmp.chunks_exact_mut(n)) {
-        for (i, p) in padded.iter_mut().enumerate() {
-            *p = row[(i + n - half) % n];
-        }
+        padded[..half].copy_from_slice(&row[n - half..]);
+        padded[half..half + n].copy_from_slice(row);
+        padded[half + n..].copy_from_slice(&row[..half]);
         for (c, o) in out.iter_mut().enumerate() {
             *o = padded[c..c + k].iter().sum();
         }

@@ -21,6 +21,9 @@ pub enum Colormap {
     /// The pastel colour wheel of GAMMA `rasmph`/`dismph` (and SNAP): pink → orange → yellow →
     /// green → cyan → blue → violet → magenta with increasing phase, piecewise linear through
     /// vertices measured from GAMMA's palette as transcribed by pygmtsar/MintPy (`dismph`).
+    /// Both transcriptions found (pygmtsar/MintPy and dolphin) run the hue forwards with
+    /// phase; dolphin's starts the wheel at cyan instead of pink, about half a cycle later:
+    /// render with `offset = π` to match it.
     Gamma,
     /// Grey ramp, black at −π to white at π.
     Gray,

@@ -115,6 +115,25 @@ impl Tensor {
             shape: Shape::new(s.n, count, s.h, s.w),
         })
     }
+
+    /// Copies `src` into channels `c0..c0 + src.c` of every image: builds a concatenation
+    /// in place, piece by piece.
+    pub fn write_channels(&mut self, c0: usize, src: &Tensor) -> Result<(), KernelError> {
+        let (s, d) = (src.shape, self.shape);
+        if (s.n, s.h, s.w) != (d.n, d.h, d.w) || c0 + s.c > d.c {
+            return Err(KernelError::ShapeMismatch {
+                op: "write_channels",
+                detail: format!("{s} does not fit at channel {c0} of {d}"),
+            });
+        }
+        let (block, image) = (s.image(), d.image());
+        let offset = c0 * d.plane();
+        for b in 0..d.n {
+            let start = b * image + offset;
+            self.data[start..start + block].copy_from_slice(src.image(b));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -138,5 +157,24 @@ mod tests {
         assert_eq!(mid.shape(), Shape::new(2, 1, 2, 2));
         assert_eq!(mid.data(), &[4.0, 5.0, 6.0, 7.0, 16.0, 17.0, 18.0, 19.0]);
         assert!(t.channels(2, 2).is_err());
+    }
+
+    #[test]
+    fn write_channels_is_the_inverse_of_channels() {
+        let data: Vec<f32> = (0..24).map(|v| v as f32).collect();
+        let t = Tensor::new(data, Shape::new(2, 3, 2, 2)).unwrap();
+        let mut rebuilt = Tensor::zeros(t.shape());
+        rebuilt
+            .write_channels(0, &t.channels(0, 2).unwrap())
+            .unwrap();
+        rebuilt
+            .write_channels(2, &t.channels(2, 1).unwrap())
+            .unwrap();
+        assert_eq!(rebuilt, t);
+        assert!(
+            rebuilt
+                .write_channels(2, &t.channels(0, 2).unwrap())
+                .is_err()
+        );
     }
 }

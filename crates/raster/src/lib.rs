@@ -1,6 +1,16 @@
 //! InSAR raster I/O for yolo-basin: GeoTIFF (Float32, CFloat32, Byte RGB/gray; strips and
 //! tiles; none/LZW/Deflate/PackBits; BigTIFF) with geotransform, EPSG and no-data;
 //! streaming row reads; GAMMA raw rasters with their `.par` files; PNG/JPEG pictures.
+//!
+//! Entry points: [`read_any`] / [`open_any`] (any format, whole or by rows),
+//! [`read_geotiff`] / [`GeoTiffReader`], [`write_geotiff_f32`] / [`write_geotiff_c32`] /
+//! [`write_geotiff`] / [`GeoTiffWriter`] (streamed), [`gamma`] (raw rasters, `.par` files,
+//! DEM geotransform), [`write_png_rgb`] / [`read_picture`], [`describe`] (gdalinfo-like
+//! report), [`products`] (files shaped like LiCSAR and HyP3 products, for tests).
+//!
+//! Conventions: pixels are band-interleaved by pixel; the geotransform is GDAL's (pixel
+//! corner origin, also for PixelIsPoint files); a pixel is invalid where it is NaN, equals
+//! the no-data value, or is an exact complex zero ([`Raster::valid_mask`]).
 
 pub mod any;
 pub mod codec;

@@ -284,7 +284,7 @@ impl Workspace {
         }
     }
 
-    /// Copies the window at (oy, ox) in; no-data samples enter as 0.
+    /// Copies the window at (oy, ox) in; non-finite samples enter as 0 (zeros already are).
     fn load(&mut self, src: &Source, oy: usize, ox: usize) {
         let p = self.p;
         let inside = ox + p <= src.w;
@@ -292,20 +292,25 @@ impl Workspace {
             let y = reflect(oy + r, src.h);
             let row = &src.data[y * src.w..(y + 1) * src.w];
             let dst = &mut self.patch[r * p..(r + 1) * p];
-            for (c, d) in dst.iter_mut().enumerate() {
-                let x = if inside {
-                    ox + c
-                } else {
-                    reflect(ox + c, src.w)
-                };
-                let z = row[x];
-                *d = if is_valid(z) {
-                    z
-                } else {
-                    Complex32::new(0.0, 0.0)
-                };
+            if inside {
+                for (d, z) in dst.iter_mut().zip(&row[ox..ox + p]) {
+                    *d = finite_or_zero(*z);
+                }
+            } else {
+                for (c, d) in dst.iter_mut().enumerate() {
+                    *d = finite_or_zero(row[reflect(ox + c, src.w)]);
+                }
             }
         }
+    }
+}
+
+/// Non-finite samples become 0; non-short-circuit `&` keeps the copy loop branch-free.
+fn finite_or_zero(z: Complex32) -> Complex32 {
+    if z.re.is_finite() & z.im.is_finite() {
+        z
+    } else {
+        Complex32::new(0.0, 0.0)
     }
 }
 

@@ -153,6 +153,8 @@ impl GeoTiffReader {
         let planar = tag_or_1(&mut dec, Tag::PlanarConfiguration)? == 2;
         let tiled = dec.get_chunk_type() == ChunkType::Tile;
         let (cw, ch) = dec.chunk_dimensions();
+        // RowsPerStrip may be 2^32 − 1 ("one strip"); report the rows the strip really has.
+        let ch = if tiled { ch } else { ch.min(h) };
         let planes = if planar { usize::from(bands) } else { 1 };
         let table = ChunkTable::read(path, &mut dec, (w, h), (cw, ch), planes, file_len)?;
         let layout = TiffLayout {
@@ -986,6 +988,36 @@ mod tests {
             err.contains("few.tif") && (err.contains("has 4") || err.contains("inconsistent")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn rows_per_strip_all_ones_means_one_strip() {
+        let r = f32_raster(12, 9, 1);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("one.tif");
+        let opts = WriteOptions {
+            layout: Layout::Strips { rows: 9 },
+            ..WriteOptions::default()
+        };
+        write_geotiff(&p, &r, &opts).unwrap();
+        let mut bytes = std::fs::read(&p).unwrap();
+        let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+        let ifd = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+        for k in 0..usize::from(u16_at(&bytes, ifd)) {
+            let e = ifd + 2 + 12 * k;
+            if u16_at(&bytes, e) == 278 {
+                bytes[e + 8..e + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+            }
+        }
+        std::fs::write(&p, &bytes).unwrap();
+        let mut rd = GeoTiffReader::open(&p).unwrap();
+        assert_eq!(rd.rows_per_chunk(), 9);
+        assert!(same_pixels(&rd.read_rows(4, 5).unwrap().pixels, &{
+            let Pixels::F32(v) = &r.pixels else {
+                unreachable!()
+            };
+            Pixels::F32(v[4 * 12..].to_vec())
+        }));
     }
 
     #[test]

@@ -80,7 +80,8 @@ pub fn phasors(phase: &[f32]) -> Vec<Complex32> {
 
 /// Phase (argument, in (−π, π]) of each complex sample; an exact zero gives 0.
 pub fn phase_of(data: &[Complex32]) -> Vec<f32> {
-    data.iter().map(|z| z.im.atan2(z.re)).collect()
+    // atan2 gives −π for a negative real with −0 imaginary part; wrap folds it onto π.
+    data.iter().map(|z| wrap(z.im.atan2(z.re))).collect()
 }
 
 /// Amplitude (modulus) of each complex sample.
@@ -176,5 +177,6 @@ mod tests {
         assert!((p[0] - (4.0f32).atan2(3.0)).abs() < 1e-7);
         assert!((p[1] + PI32 / 2.0).abs() < 1e-7);
         assert_eq!(p[2], 0.0);
+        assert_eq!(phase_of(&[Complex32::new(-1.0, -0.0)])[0], PI32);
     }
 }

@@ -49,7 +49,9 @@ impl BenchResult {
 /// A batch of random phase-like inputs with three boxes per image.
 fn synthetic_batch(batch: usize, tile: usize, seed: u64) -> (Vec<f32>, Vec<Vec<[f32; 4]>>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let images = (0..batch * 3 * tile * tile).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let images = (0..batch * 3 * tile * tile)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
     let gts = (0..batch)
         .map(|_| {
             (0..3)
@@ -66,7 +68,13 @@ fn synthetic_batch(batch: usize, tile: usize, seed: u64) -> (Vec<f32>, Vec<Vec<[
 }
 
 /// Times `steps` training steps of `model_cfg` at `batch` on `device` (CPU: Flex).
-pub fn bench_train_steps(model_cfg: &ModelConfig, batch: usize, warmup: usize, steps: usize, device: &Device) -> BenchResult {
+pub fn bench_train_steps(
+    model_cfg: &ModelConfig,
+    batch: usize,
+    warmup: usize,
+    steps: usize,
+    device: &Device,
+) -> BenchResult {
     let ad = device.clone().autodiff();
     let cfg = TrainConfig::paper("bench".into(), "bench".into(), model_cfg.clone());
     let tile = model_cfg.tile;
@@ -83,7 +91,14 @@ pub fn bench_train_steps(model_cfg: &ModelConfig, batch: usize, warmup: usize, s
         let _ = scalar(&dec.obj_logits.clone().sum());
         let t1 = Instant::now();
         let loss = if model_cfg.variant.is_anchor_free() {
-            detection_loss(&cfg.loss, dec.boxes, dec.obj_logits, &dec.centers, &dec.strides, &gts)
+            detection_loss(
+                &cfg.loss,
+                dec.boxes,
+                dec.obj_logits,
+                &dec.centers,
+                &dec.strides,
+                &gts,
+            )
         } else {
             let b = crate::data::Batch {
                 step: 0,

@@ -78,24 +78,41 @@ pub fn save_checkpoint<M: Module>(
     optim: &ModuleOptimizer,
     ema: Option<&M>,
 ) -> Result<(), CheckpointError> {
-    let rec_err = |what: &str, e: burn::store::RecordError| format_err(path, format!("{what}: {e}"));
+    let rec_err =
+        |what: &str, e: burn::store::RecordError| format_err(path, format!("{what}: {e}"));
     // valid() folds batch-norm's pending running-statistics update into the shared state.
     let _ = model.valid();
-    let model_bytes = model.clone().into_record().into_bytes().map_err(|e| rec_err("model", e))?;
+    let model_bytes = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| rec_err("model", e))?;
     let optim_bytes = optim.into_bytes().map_err(|e| rec_err("optimiser", e))?;
     let ema_bytes = match ema {
-        Some(m) => m.clone().into_record().into_bytes().map_err(|e| rec_err("EMA", e))?.to_vec(),
+        Some(m) => m
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| rec_err("EMA", e))?
+            .to_vec(),
         None => Vec::new(),
     };
-    let meta_bytes = serde_json::to_vec_pretty(meta).map_err(|e| format_err(path, e.to_string()))?;
+    let meta_bytes =
+        serde_json::to_vec_pretty(meta).map_err(|e| format_err(path, e.to_string()))?;
 
     let tmp = path.with_extension("tmp");
     {
         let file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
         let mut w = std::io::BufWriter::new(file);
         w.write_all(MAGIC).map_err(io_err(&tmp))?;
-        for section in [&meta_bytes[..], &model_bytes[..], &optim_bytes[..], &ema_bytes[..]] {
-            w.write_all(&(section.len() as u64).to_le_bytes()).map_err(io_err(&tmp))?;
+        for section in [
+            &meta_bytes[..],
+            &model_bytes[..],
+            &optim_bytes[..],
+            &ema_bytes[..],
+        ] {
+            w.write_all(&(section.len() as u64).to_le_bytes())
+                .map_err(io_err(&tmp))?;
             w.write_all(section).map_err(io_err(&tmp))?;
         }
         let file = w.into_inner().map_err(|e| io_err(&tmp)(e.into_error()))?;
@@ -110,8 +127,12 @@ fn read_section(path: &Path, r: &mut impl Read, name: &str) -> Result<Vec<u8>, C
         .map_err(|_| format_err(path, format!("truncated before the {name} section")))?;
     let len = u64::from_le_bytes(len) as usize;
     let mut buf = vec![0u8; len];
-    r.read_exact(&mut buf)
-        .map_err(|_| format_err(path, format!("the {name} section is cut short ({len} bytes expected)")))?;
+    r.read_exact(&mut buf).map_err(|_| {
+        format_err(
+            path,
+            format!("the {name} section is cut short ({len} bytes expected)"),
+        )
+    })?;
     Ok(buf)
 }
 
@@ -122,7 +143,10 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint, CheckpointError> {
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic).map_err(io_err(path))?;
     if &magic != MAGIC {
-        return Err(format_err(path, "not a yolo-basin training checkpoint (bad magic)"));
+        return Err(format_err(
+            path,
+            "not a yolo-basin training checkpoint (bad magic)",
+        ));
     }
     let meta = read_section(path, &mut r, "metadata")?;
     let meta: CheckpointMeta =
@@ -134,7 +158,11 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint, CheckpointError> {
     let model = record(read_section(path, &mut r, "model")?, "model")?;
     let optim = Bytes::from_bytes_vec(read_section(path, &mut r, "optimiser")?);
     let ema_bytes = read_section(path, &mut r, "EMA")?;
-    let ema = if ema_bytes.is_empty() { None } else { Some(record(ema_bytes, "EMA")?) };
+    let ema = if ema_bytes.is_empty() {
+        None
+    } else {
+        Some(record(ema_bytes, "EMA")?)
+    };
     Ok(Checkpoint {
         meta,
         model,
@@ -184,7 +212,10 @@ mod tests {
         assert!(ck.ema.is_some());
         // A fresh model (new parameter ids) takes the stored ids with the weights.
         let mut resumed = LinearConfig::new(3, 2).init(&ad).load_record(ck.model);
-        let mut optim2 = AdamConfig::new().init().from_bytes(ck.optim).expect("optimiser");
+        let mut optim2 = AdamConfig::new()
+            .init()
+            .from_bytes(ck.optim)
+            .expect("optimiser");
         assert_eq!(weights(&resumed), weights(&model));
         model = step(model, &mut optim);
         resumed = step(resumed, &mut optim2);
@@ -198,8 +229,17 @@ mod tests {
         let path = dir.join("bad.ckpt");
         std::fs::write(&path, b"YBCKPT01\x10\x00").expect("write");
         let err = load_checkpoint(&path).err().expect("truncated").to_string();
-        assert!(err.contains("truncated") || err.contains("cut short"), "{err}");
+        assert!(
+            err.contains("truncated") || err.contains("cut short"),
+            "{err}"
+        );
         std::fs::write(&path, b"hello world").expect("write");
-        assert!(load_checkpoint(&path).err().expect("magic").to_string().contains("magic"));
+        assert!(
+            load_checkpoint(&path)
+                .err()
+                .expect("magic")
+                .to_string()
+                .contains("magic")
+        );
     }
 }

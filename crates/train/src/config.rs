@@ -30,7 +30,9 @@ impl std::str::FromStr for DeviceKind {
             "cpu" => Ok(Self::Cpu),
             "cuda" => Ok(Self::Cuda),
             "wgpu" => Ok(Self::Wgpu),
-            other => Err(format!("unknown device {other:?}: expected cpu, cuda or wgpu")),
+            other => Err(format!(
+                "unknown device {other:?}: expected cpu, cuda or wgpu"
+            )),
         }
     }
 }

@@ -132,7 +132,13 @@ mod tests {
         let a = LinearConfig::new(3, 2).init(&d);
         let b = LinearConfig::new(3, 2).init(&d);
         let (wa, wb) = (weights(&a), weights(&b));
-        let mut ema = Ema::new(&a, EmaConfig { decay: 0.5, tau: 1e-9 });
+        let mut ema = Ema::new(
+            &a,
+            EmaConfig {
+                decay: 0.5,
+                tau: 1e-9,
+            },
+        );
         ema.update(&b);
         // d = 0.5·(1 − e^(−huge)) = 0.5: halfway.
         let we = weights(&ema.module);

@@ -10,6 +10,7 @@ use detect_core::labels::{CocoDataset, CocoResult, ImageLabels, LabeledBox};
 use detect_core::nms::nms;
 use model::{Detector, decode};
 
+use crate::data::loader::EncodedSample;
 use crate::data::{DataError, Dataset, eval_sample};
 
 /// Post-processing for mAP (COCO practice: a low threshold, many boxes per image).
@@ -47,8 +48,17 @@ fn host(t: Tensor<2>) -> Vec<f32> {
 }
 
 /// Detections per image of one encoded batch `[B, 3, tile, tile]`.
-pub fn detect_batch(model: &Detector, images: Vec<f32>, batch: usize, tile: usize) -> Vec<Vec<Detection>> {
-    let device = model.devices().into_iter().next().unwrap_or_else(burn::tensor::Device::flex);
+pub fn detect_batch(
+    model: &Detector,
+    images: Vec<f32>,
+    batch: usize,
+    tile: usize,
+) -> Vec<Vec<Detection>> {
+    let device = model
+        .devices()
+        .into_iter()
+        .next()
+        .unwrap_or_else(burn::tensor::Device::flex);
     let x = Tensor::<4>::from_data(TensorData::new(images, [batch, 3, tile, tile]), &device);
     let dec = decode(&model.forward(x), model.config());
     let [_, n, _] = dec.boxes.dims();
@@ -91,13 +101,19 @@ fn load_chunk(
     range: std::ops::Range<usize>,
     tile: usize,
     workers: usize,
-) -> Result<Vec<(Vec<f32>, Vec<[f32; 4]>)>, DataError> {
+) -> Result<Vec<EncodedSample>, DataError> {
     let idx: Vec<usize> = range.collect();
     let per = idx.len().div_ceil(workers.max(1)).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = idx
             .chunks(per)
-            .map(|part| s.spawn(move || part.iter().map(|&i| eval_sample(ds, i, tile)).collect::<Vec<_>>()))
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|&i| eval_sample(ds, i, tile))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         let mut out = Vec::with_capacity(idx.len());
         for h in handles {
@@ -136,16 +152,29 @@ pub fn validate(
                 height: tile as u32,
                 boxes: boxes
                     .iter()
-                    .map(|b| LabeledBox::new(BBox::new(b[0] as f64, b[1] as f64, b[2] as f64, b[3] as f64), 0))
+                    .map(|b| {
+                        LabeledBox::new(
+                            BBox::new(b[0] as f64, b[1] as f64, b[2] as f64, b[3] as f64),
+                            0,
+                        )
+                    })
                     .collect(),
             });
         }
         let first_id = start as u64 + 1;
-        for (k, dets) in detect_batch(model, images, chunk.len(), tile).into_iter().enumerate() {
+        for (k, dets) in detect_batch(model, images, chunk.len(), tile)
+            .into_iter()
+            .enumerate()
+        {
             results.extend(dets.into_iter().map(|d| CocoResult {
                 image_id: first_id + k as u64,
                 category_id: 1,
-                bbox: [d.bbox.x1, d.bbox.y1, d.bbox.x2 - d.bbox.x1, d.bbox.y2 - d.bbox.y1],
+                bbox: [
+                    d.bbox.x1,
+                    d.bbox.y1,
+                    d.bbox.x2 - d.bbox.x1,
+                    d.bbox.y2 - d.bbox.y1,
+                ],
                 score: d.score,
             }));
         }

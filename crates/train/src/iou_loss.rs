@@ -29,7 +29,9 @@ impl std::str::FromStr for IouKind {
             "giou" => Ok(Self::Giou),
             "diou" => Ok(Self::Diou),
             "ciou" => Ok(Self::Ciou),
-            other => Err(format!("unknown IoU loss {other:?}: expected iou, giou, diou or ciou")),
+            other => Err(format!(
+                "unknown IoU loss {other:?}: expected iou, giou, diou or ciou"
+            )),
         }
     }
 }
@@ -160,12 +162,15 @@ mod tests {
         let iou = iou_f32(&p, &t);
         let cw = p[2].max(t[2]) - p[0].min(t[0]);
         let ch = p[3].max(t[3]) - p[1].min(t[1]);
-        let rho2 = ((p[0] + p[2] - t[0] - t[2]).powi(2) + (p[1] + p[3] - t[1] - t[3]).powi(2)) / 4.0;
+        let rho2 =
+            ((p[0] + p[2] - t[0] - t[2]).powi(2) + (p[1] + p[3] - t[1] - t[3]).powi(2)) / 4.0;
         let diou = 1.0 - iou + rho2 / (cw * cw + ch * ch);
         let v = 4.0 / std::f32::consts::PI.powi(2)
-            * (((t[2] - t[0]) / (t[3] - t[1])).atan() - ((p[2] - p[0]) / (p[3] - p[1])).atan()).powi(2);
+            * (((t[2] - t[0]) / (t[3] - t[1])).atan() - ((p[2] - p[0]) / (p[3] - p[1])).atan())
+                .powi(2);
         let a = alpha.unwrap_or(v / (1.0 - iou + v));
-        let inter = (p[2].min(t[2]) - p[0].max(t[0])).max(0.0) * (p[3].min(t[3]) - p[1].max(t[1])).max(0.0);
+        let inter =
+            (p[2].min(t[2]) - p[0].max(t[0])).max(0.0) * (p[3].min(t[3]) - p[1].max(t[1])).max(0.0);
         let union = (p[2] - p[0]) * (p[3] - p[1]) + (t[2] - t[0]) * (t[3] - t[1]) - inter;
         let value = match kind {
             IouKind::Iou => 1.0 - iou,
@@ -207,7 +212,11 @@ mod tests {
                     reference(q.map(|x| x as f32), t, kind, Some(alpha)).0 as f64
                 };
                 let fd = ((at(h) - at(-h)) / (2.0 * h)) as f32;
-                assert!((g[k] - fd).abs() < 2e-3, "{kind:?} coord {k}: autodiff {} vs fd {fd}", g[k]);
+                assert!(
+                    (g[k] - fd).abs() < 2e-3,
+                    "{kind:?} coord {k}: autodiff {} vs fd {fd}",
+                    g[k]
+                );
             }
         }
     }

@@ -14,8 +14,13 @@ const FONT: &[u8] = include_bytes!("../../detect-core/assets/DejaVuSans.ttf");
 fn ensure_font() -> Result<(), String> {
     // plotters keeps one registry per process; registering the same family twice is harmless.
     static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
-    if ok { Ok(()) } else { Err("the bundled font could not be loaded".into()) }
+    let ok =
+        *REGISTERED.get_or_init(|| register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err("the bundled font could not be loaded".into())
+    }
 }
 
 /// One row of the log.
@@ -36,9 +41,9 @@ const HEADER: &str = "step,lr,loss,obj,box,positives,images_per_s,map,ap50";
 
 impl LogRow {
     fn to_csv(&self) -> String {
-        let (map, ap50) = self
-            .val
-            .map_or((String::new(), String::new()), |(m, a)| (format!("{m:.5}"), format!("{a:.5}")));
+        let (map, ap50) = self.val.map_or((String::new(), String::new()), |(m, a)| {
+            (format!("{m:.5}"), format!("{a:.5}"))
+        });
         format!(
             "{},{:.6e},{:.6},{:.6},{:.6},{},{:.3},{map},{ap50}",
             self.step, self.lr, self.loss, self.obj, self.boxes, self.positives, self.images_per_s
@@ -126,8 +131,14 @@ pub fn plot_curves(path: &Path, rows: &[LogRow]) -> Result<(), String> {
     let (lo, hi) = smooth
         .iter()
         .filter(|v| v.1 > 0.0 && v.1.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v.1), b.max(v.1)));
-    let (lo, hi) = if lo.is_finite() { (lo * 0.9, hi * 1.1) } else { (1e-3, 1.0) };
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v.1), b.max(v.1))
+        });
+    let (lo, hi) = if lo.is_finite() {
+        (lo * 0.9, hi * 1.1)
+    } else {
+        (1e-3, 1.0)
+    };
     let mut chart = ChartBuilder::on(&top)
         .caption("training loss (EMA-smoothed)", ("sans-serif", 22))
         .margin(10)
@@ -135,25 +146,54 @@ pub fn plot_curves(path: &Path, rows: &[LogRow]) -> Result<(), String> {
         .y_label_area_size(60)
         .build_cartesian_2d(0u64..last, (lo..hi).log_scale())
         .map_err(|e| e.to_string())?;
-    chart.configure_mesh().x_desc("step").y_desc("loss").draw().map_err(|e| e.to_string())?;
     chart
-        .draw_series(LineSeries::new(smooth.iter().filter(|v| v.1 > 0.0).copied(), &BLUE))
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("loss")
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(LineSeries::new(
+            smooth.iter().filter(|v| v.1 > 0.0).copied(),
+            &BLUE,
+        ))
         .map_err(|e| e.to_string())?;
 
-    let val: Vec<(u64, f64, f64)> = rows.iter().filter_map(|r| r.val.map(|(m, a)| (r.step, m, a))).collect();
+    let val: Vec<(u64, f64, f64)> = rows
+        .iter()
+        .filter_map(|r| r.val.map(|(m, a)| (r.step, m, a)))
+        .collect();
     let mut chart = ChartBuilder::on(&bottom)
-        .caption("validation mAP@[.5:.95] (blue) and AP50 (red)", ("sans-serif", 22))
+        .caption(
+            "validation mAP@[.5:.95] (blue) and AP50 (red)",
+            ("sans-serif", 22),
+        )
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(60)
         .build_cartesian_2d(0u64..last, 0f64..1f64)
         .map_err(|e| e.to_string())?;
-    chart.configure_mesh().x_desc("step").y_desc("AP").draw().map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("AP")
+        .draw()
+        .map_err(|e| e.to_string())?;
     chart
         .draw_series(LineSeries::new(val.iter().map(|v| (v.0, v.1)), &BLUE))
         .map_err(|e| e.to_string())?;
     chart
         .draw_series(LineSeries::new(val.iter().map(|v| (v.0, v.2)), &RED))
+        .map_err(|e| e.to_string())?;
+    // Markers too: a run evaluated once has no line to draw.
+    chart
+        .draw_series(
+            val.iter()
+                .map(|v| Circle::new((v.0, v.1), 4, BLUE.filled())),
+        )
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(val.iter().map(|v| Circle::new((v.0, v.2), 4, RED.filled())))
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
 }
@@ -195,7 +235,8 @@ mod tests {
         let path = dir.join("log.csv");
         let mut log = CsvLog::open(&path, None).expect("open");
         for s in 1..=4 {
-            log.append(&row(s, (s == 2).then_some((0.25, 0.5)))).expect("append");
+            log.append(&row(s, (s == 2).then_some((0.25, 0.5))))
+                .expect("append");
         }
         let rows = log.rows().expect("rows");
         assert_eq!(rows.len(), 4);
@@ -204,6 +245,11 @@ mod tests {
         let log = CsvLog::open(&path, Some(2)).expect("reopen");
         assert_eq!(log.rows().expect("rows").len(), 2);
         plot_curves(&dir.join("curves.png"), &rows).expect("plot");
-        assert!(std::fs::metadata(dir.join("curves.png")).expect("png").len() > 1000);
+        assert!(
+            std::fs::metadata(dir.join("curves.png"))
+                .expect("png")
+                .len()
+                > 1000
+        );
     }
 }

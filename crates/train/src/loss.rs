@@ -81,7 +81,10 @@ impl HostPreds {
         Self {
             batch,
             n,
-            boxes: b.chunks_exact(4).map(|v| [v[0], v[1], v[2], v[3]]).collect(),
+            boxes: b
+                .chunks_exact(4)
+                .map(|v| [v[0], v[1], v[2], v[3]])
+                .collect(),
             logits: host_vec(obj_logits.clone()),
             centers: c.chunks_exact(2).map(|v| [v[0], v[1]]).collect(),
             strides: host_vec(strides.clone()),
@@ -128,7 +131,11 @@ pub fn detection_loss(
     let norm = positives.max(1) as f32;
 
     let target = Tensor::<2>::from_data(TensorData::new(target, [batch, n]), &device);
-    let obj = cfg.obj.elementwise(obj_logits, target).sum().div_scalar(norm);
+    let obj = cfg
+        .obj
+        .elementwise(obj_logits, target)
+        .sum()
+        .div_scalar(norm);
     let total_obj = obj.clone();
     let (total, box_value) = if positives > 0 {
         let idx = Tensor::<1, Int>::from_data(TensorData::new(pos_index, [positives]), &device);
@@ -235,7 +242,14 @@ mod tests {
     fn empty_images_train_objectness_only() {
         let d = Device::flex();
         let (boxes, logits, centers, strides) = batch(&d);
-        let out = detection_loss(&LossConfig::default(), boxes, logits, &centers, &strides, &[vec![]]);
+        let out = detection_loss(
+            &LossConfig::default(),
+            boxes,
+            logits,
+            &centers,
+            &strides,
+            &[vec![]],
+        );
         assert_eq!(out.positives, 0);
         assert_eq!(out.boxes, 0.0);
         assert!(out.obj > 0.0);

@@ -120,7 +120,9 @@ pub fn yolov5_loss(cfg: &V5LossConfig, inp: V5Inputs, gts: &[Vec<[f32; 4]>]) -> 
     for (li, (start, len)) in spans.into_iter().enumerate() {
         let logits = inp.obj_logits.clone().narrow(1, start, len);
         let target = tobj.clone().narrow(1, start, len);
-        let lo = bce_with_logits(logits, target).mean().mul_scalar(cfg.balance[li.min(2)]);
+        let lo = bce_with_logits(logits, target)
+            .mean()
+            .mul_scalar(cfg.balance[li.min(2)]);
         l_obj = Some(l_obj.map_or(lo.clone(), |acc| acc + lo));
     }
     let obj_gain = cfg.obj_gain * (inp.tile as f32 / 640.0).powi(2);
@@ -129,8 +131,10 @@ pub fn yolov5_loss(cfg: &V5LossConfig, inp: V5Inputs, gts: &[Vec<[f32; 4]>]) -> 
     let l_box = l_box.unwrap_or_else(zero);
     let l_cls = l_cls.unwrap_or_else(zero);
     let (obj_v, box_v) = (scalar(&l_obj), scalar(&l_box));
-    let total = (l_box.mul_scalar(cfg.box_gain) + l_obj.mul_scalar(obj_gain) + l_cls.mul_scalar(cfg.cls_gain))
-        .mul_scalar(batch as f32);
+    let total = (l_box.mul_scalar(cfg.box_gain)
+        + l_obj.mul_scalar(obj_gain)
+        + l_cls.mul_scalar(cfg.cls_gain))
+    .mul_scalar(batch as f32);
     LossOutput {
         total,
         obj: obj_v,
@@ -149,10 +153,14 @@ mod tests {
         let d = Device::flex();
         // One level, stride 8, 2×2 cells, 3 anchors → N = 12. The gt (8..24)² has its centre
         // at grid (2, 2): its own cell and the left/up neighbours all clamp to cell (1, 1).
-        let levels = vec![LevelGeom { stride: 8, h: 2, w: 2 }];
+        let levels = vec![LevelGeom {
+            stride: 8,
+            h: 2,
+            w: 2,
+        }];
         let anchors = [[16.0, 16.0, 100.0, 100.0, 200.0, 200.0], [1.0; 6], [1.0; 6]];
         let gt = [8.0f32, 8.0, 24.0, 24.0];
-        let mut boxes = vec![[0.0f32, 0.0, 1.0, 1.0]; 12];
+        let mut boxes = [[0.0f32, 0.0, 1.0, 1.0]; 12];
         // Anchor 0, cell (1, 1): index 0·4 + 1·2 + 1 = 3 predicts the gt exactly.
         boxes[3] = gt;
         let flat: Vec<f32> = boxes.iter().flatten().copied().collect();
@@ -169,6 +177,10 @@ mod tests {
         assert!(out.positives >= 1);
         assert!(out.boxes.abs() < 1e-5, "{}", out.boxes);
         // Obj: logits 0 → BCE ln 2 for target 0; target 1 (IoU 1) costs ln 2 as well.
-        assert!((out.obj - 4.0 * std::f32::consts::LN_2).abs() < 1e-5, "{}", out.obj);
+        assert!(
+            (out.obj - 4.0 * std::f32::consts::LN_2).abs() < 1e-5,
+            "{}",
+            out.obj
+        );
     }
 }

@@ -122,8 +122,16 @@ mod tests {
     fn stable_for_confident_logits() {
         let d = Device::flex();
         let v = vals(bce_with_logits(t1(&[-80.0, 80.0], &d), t1(&[1.0, 0.0], &d)));
-        assert!((v[0] - 80.0).abs() < 1e-3 && (v[1] - 80.0).abs() < 1e-3, "{v:?}");
-        let f = vals(focal_with_logits(t1(&[-80.0], &d), t1(&[1.0], &d), 0.25, 2.0));
+        assert!(
+            (v[0] - 80.0).abs() < 1e-3 && (v[1] - 80.0).abs() < 1e-3,
+            "{v:?}"
+        );
+        let f = vals(focal_with_logits(
+            t1(&[-80.0], &d),
+            t1(&[1.0], &d),
+            0.25,
+            2.0,
+        ));
         assert!(f[0].is_finite() && (f[0] - 20.0).abs() < 1e-2);
     }
 
@@ -145,7 +153,11 @@ mod tests {
                         }
                     };
                     let fd = (f(x0 as f64 + h) - f(x0 as f64 - h)) / (2.0 * h);
-                    assert!((g[i] as f64 - fd).abs() < 1e-3, "{kind:?} y={y} x={x0}: {} vs {fd}", g[i]);
+                    assert!(
+                        (g[i] as f64 - fd).abs() < 1e-3,
+                        "{kind:?} y={y} x={x0}: {} vs {fd}",
+                        g[i]
+                    );
                 }
             }
         }

@@ -64,6 +64,8 @@ pub enum TrainError {
     RunConfig(#[from] crate::config::RunConfigError),
 }
 
+static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// What a run did.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainReport {
@@ -84,24 +86,23 @@ pub struct TrainReport {
     pub images_per_s: f64,
 }
 
-/// The burn device for a kind.
+/// The burn device for a kind (model::device's names: cpu, cuda, wgpu).
 pub fn make_device(kind: DeviceKind) -> Result<Device, TrainError> {
-    match kind {
-        DeviceKind::Cpu => Ok(Device::flex()),
-        #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => Ok(Device::cuda(0)),
-        #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu => Ok(Device::wgpu(Default::default())),
-        #[allow(unreachable_patterns)]
-        other => Err(TrainError::Config(format!(
-            "this build has no {other:?} backend: rebuild with `--features {}`",
-            format!("{other:?}").to_lowercase()
-        ))),
-    }
+    let name = match kind {
+        DeviceKind::Cpu => "cpu",
+        DeviceKind::Cuda => "cuda",
+        DeviceKind::Wgpu => "wgpu",
+    };
+    Ok(model::device::select_device(name)?)
 }
 
 /// Forward, decode and loss for one batch (the model on an autodiff device).
-pub fn batch_loss(model: &Detector, cfg: &TrainConfig, batch: Batch, device: &Device) -> LossOutput {
+pub fn batch_loss(
+    model: &Detector,
+    cfg: &TrainConfig,
+    batch: Batch,
+    device: &Device,
+) -> LossOutput {
     let (b, t) = (batch.size, batch.tile);
     let x = Tensor::<4>::from_data(TensorData::new(batch.images, [b, 3, t, t]), device);
     let out = model.forward(x);
@@ -110,14 +111,27 @@ pub fn batch_loss(model: &Detector, cfg: &TrainConfig, batch: Batch, device: &De
         .iter()
         .map(|l| {
             let [_, _, h, w] = l.raw.dims();
-            LevelGeom { stride: l.stride, h, w }
+            LevelGeom {
+                stride: l.stride,
+                h,
+                w,
+            }
         })
         .collect();
     let dec = decode(&out, model.config());
     if model.config().variant.is_anchor_free() {
-        detection_loss(&cfg.loss, dec.boxes, dec.obj_logits, &dec.centers, &dec.strides, &batch.gts)
+        detection_loss(
+            &cfg.loss,
+            dec.boxes,
+            dec.obj_logits,
+            &dec.centers,
+            &dec.strides,
+            &batch.gts,
+        )
     } else {
-        let cls = dec.cls_logits.unwrap_or_else(|| dec.obj_logits.zeros_like());
+        let cls = dec
+            .cls_logits
+            .unwrap_or_else(|| dec.obj_logits.zeros_like());
         let inputs = V5Inputs {
             boxes: dec.boxes,
             obj_logits: dec.obj_logits,
@@ -188,8 +202,19 @@ fn open_datasets(cfg: &TrainConfig) -> Result<(Arc<Dataset>, Option<Dataset>), T
 }
 
 /// Builds a fresh run, or the one in the run folder's checkpoint when `resume`.
-fn start_run(cfg: &TrainConfig, resume: bool, ad: &Device, plain: &Device) -> Result<Run, TrainError> {
-    let mut model = Detector::try_new(&cfg.model, ad)?;
+fn start_run(
+    cfg: &TrainConfig,
+    resume: bool,
+    ad: &Device,
+    plain: &Device,
+) -> Result<Run, TrainError> {
+    let mut model = {
+        // Burn's generator is global to the process: seeding and drawing the initial weights
+        // under one lock keeps concurrent runs (tests) from interleaving their draws.
+        let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        ad.seed(cfg.seed);
+        Detector::try_new(&cfg.model, ad)?
+    };
     if let Some(init) = &cfg.init {
         let (loaded, header) = model::load_weights(init, ad)?;
         if header.config.variant != cfg.model.variant || header.config.scale != cfg.model.scale {
@@ -233,7 +258,9 @@ fn start_run(cfg: &TrainConfig, resume: bool, ad: &Device, plain: &Device) -> Re
     run.model = Detector::try_new(&cfg.model, ad)?
         .try_load_record(ck.model)
         .map_err(|e| load_err("model", e))?;
-    run.optim = optimizer(cfg).from_bytes(ck.optim).map_err(|e| load_err("optimiser", e))?;
+    run.optim = optimizer(cfg)
+        .from_bytes(ck.optim)
+        .map_err(|e| load_err("optimiser", e))?;
     if let (Some(c), Some(rec)) = (cfg.ema, ck.ema) {
         let m = Detector::try_new(&cfg.model, plain)?
             .try_load_record(rec)
@@ -262,7 +289,10 @@ impl Run {
                 value: f32::NAN,
                 obj: f32::NAN,
                 boxes: f32::NAN,
-                checkpoint: format!("{} (weights became non-finite; not overwritten)", path.display()),
+                checkpoint: format!(
+                    "{} (weights became non-finite; not overwritten)",
+                    path.display()
+                ),
             });
         }
         let meta = CheckpointMeta {
@@ -272,11 +302,22 @@ impl Run {
             best_step: self.best_step,
             config: cfg.identity(),
         };
-        save_checkpoint(&path, &meta, &self.model, &self.optim, self.ema.as_ref().map(|e| &e.module))?;
+        save_checkpoint(
+            &path,
+            &meta,
+            &self.model,
+            &self.optim,
+            self.ema.as_ref().map(|e| &e.module),
+        )?;
         Ok(())
     }
 
-    fn save_weights(&self, cfg: &TrainConfig, file: &str, eval: Option<&EvalSummary>) -> Result<(), TrainError> {
+    fn save_weights(
+        &self,
+        cfg: &TrainConfig,
+        file: &str,
+        eval: Option<&EvalSummary>,
+    ) -> Result<(), TrainError> {
         let header = WeightsHeader::new(&cfg.model)
             .with_training(serde_json::json!({
                 "step": self.step,
@@ -290,7 +331,13 @@ impl Run {
 
     /// Validates, keeps the best weights; returns the summary.
     fn validate(&mut self, cfg: &TrainConfig, val: &Dataset) -> Result<EvalSummary, TrainError> {
-        let summary = validate(&self.eval_model(), val, cfg.model.tile, cfg.batch, cfg.workers)?;
+        let summary = validate(
+            &self.eval_model(),
+            val,
+            cfg.model.tile,
+            cfg.batch,
+            cfg.workers,
+        )?;
         if summary.map > self.best_map {
             self.best_map = summary.map;
             self.best_step = self.step;
@@ -322,14 +369,19 @@ pub fn train(cfg: &TrainConfig, resume: bool) -> Result<TrainReport, TrainError>
 
 /// As [`train`], but stops (as if killed, after its checkpoint) once `stop_after` steps are
 /// done: what the resume test uses.
-pub fn train_until(cfg: &TrainConfig, resume: bool, stop_after: Option<u64>) -> Result<TrainReport, TrainError> {
+pub fn train_until(
+    cfg: &TrainConfig,
+    resume: bool,
+    stop_after: Option<u64>,
+) -> Result<TrainReport, TrainError> {
     if cfg.batch == 0 || cfg.max_iter == 0 {
-        return Err(TrainError::Config("--batch and --max-iter must be positive".into()));
+        return Err(TrainError::Config(
+            "--batch and --max-iter must be positive".into(),
+        ));
     }
     std::fs::create_dir_all(&cfg.out).map_err(io_err(&cfg.out))?;
     let (train_ds, val_ds) = open_datasets(cfg)?;
     let plain = make_device(cfg.device)?;
-    plain.seed(cfg.seed);
     let ad = plain.clone().autodiff();
     let mut run = start_run(cfg, resume, &ad, &plain)?;
     if !resume {
@@ -391,7 +443,10 @@ pub fn train_until(cfg: &TrainConfig, resume: bool, stop_after: Option<u64>) -> 
             last_eval = Some(s);
             val = Some((s.map, s.ap50));
         }
-        if done || (cfg.ckpt_every > 0 && run.step.is_multiple_of(cfg.ckpt_every)) || stop_after == Some(run.step) {
+        if done
+            || (cfg.ckpt_every > 0 && run.step.is_multiple_of(cfg.ckpt_every))
+            || stop_after == Some(run.step)
+        {
             run.checkpoint(cfg)?;
         }
         let row = LogRow {
@@ -412,7 +467,8 @@ pub fn train_until(cfg: &TrainConfig, resume: bool, stop_after: Option<u64>) -> 
             out.boxes,
             out.positives,
             row.images_per_s,
-            run.best.map_or(String::new(), |b| format!(" best mAP {:.4}", b.map)),
+            run.best
+                .map_or(String::new(), |b| format!(" best mAP {:.4}", b.map)),
         ));
         if stop_after == Some(run.step) {
             break;
@@ -447,7 +503,13 @@ fn summarise(
     last_eval: Option<EvalSummary>,
 ) -> TrainReport {
     let tenth = (losses.len() / 10).max(1);
-    let mean = |s: &[f32]| if s.is_empty() { f32::NAN } else { s.iter().sum::<f32>() / s.len() as f32 };
+    let mean = |s: &[f32]| {
+        if s.is_empty() {
+            f32::NAN
+        } else {
+            s.iter().sum::<f32>() / s.len() as f32
+        }
+    };
     let ran = run.step - first_step;
     TrainReport {
         steps: run.step,

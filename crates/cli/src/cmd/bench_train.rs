@@ -64,7 +64,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             PYTORCH_CPU_STEP_S / step
         );
     } else {
-        println!("  (the PyTorch CPU reference, 1.73 s/step, is for light-yolo-basin-s, batch 8, 416²)");
+        println!(
+            "  (the PyTorch CPU reference, 1.73 s/step, is for light-yolo-basin-s, batch 8, 416²)"
+        );
     }
     Ok(())
 }

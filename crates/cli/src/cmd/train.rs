@@ -105,7 +105,10 @@ pub struct Args {
 }
 
 fn config_from_args(args: &Args) -> anyhow::Result<TrainConfig> {
-    let data = args.data.clone().context("--data is required for a new run")?;
+    let data = args
+        .data
+        .clone()
+        .context("--data is required for a new run")?;
     // The model's input encoding follows the data: phase tiles or pictures.
     let input = open_dataset(&data, Split::Train)
         .with_context(|| format!("reading the data set in {}", data.display()))?

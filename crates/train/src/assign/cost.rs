@@ -48,7 +48,12 @@ impl CostMatrix {
     /// The cost the matcher ranks by: Formula 5 plus the centre-prior penalty.
     pub fn match_cost(&self, i: usize, c: usize) -> f32 {
         let at = i * self.cols() + c;
-        self.cost[at] + if self.core[at] { 0.0 } else { OUTSIDE_CORE_PENALTY }
+        self.cost[at]
+            + if self.core[at] {
+                0.0
+            } else {
+                OUTSIDE_CORE_PENALTY
+            }
     }
 }
 
@@ -66,7 +71,12 @@ fn prior(gt: &[f32; 4], center: [f32; 2], stride: f32, radius: f32) -> (bool, bo
 ///
 /// Candidates are the predictions whose cell centre is inside some gt box or within
 /// `radius` strides of its centre; all other predictions are negatives for every gt.
-pub fn cost_matrix(preds: &ImagePreds, gts: &[[f32; 4]], reg_weight: f32, radius: f32) -> CostMatrix {
+pub fn cost_matrix(
+    preds: &ImagePreds,
+    gts: &[[f32; 4]],
+    reg_weight: f32,
+    radius: f32,
+) -> CostMatrix {
     let n = preds.boxes.len();
     let mut priors = vec![(false, false); gts.len() * n];
     let mut is_candidate = vec![false; n];

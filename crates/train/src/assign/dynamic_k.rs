@@ -18,7 +18,11 @@ pub enum KRule {
 fn by_iou_desc(m: &CostMatrix, i: usize) -> Vec<usize> {
     let c = m.cols();
     let mut cols: Vec<usize> = (0..c).filter(|&col| m.allowed[i * c + col]).collect();
-    cols.sort_by(|&a, &b| m.iou[i * c + b].total_cmp(&m.iou[i * c + a]).then(a.cmp(&b)));
+    cols.sort_by(|&a, &b| {
+        m.iou[i * c + b]
+            .total_cmp(&m.iou[i * c + a])
+            .then(a.cmp(&b))
+    });
     cols
 }
 
@@ -43,7 +47,11 @@ pub fn k_values(m: &CostMatrix, rule: KRule) -> Vec<usize> {
                     .sum::<f32>()
                     .floor(),
             };
-            let k = if raw.is_finite() && raw > 1.0 { raw as usize } else { 1 };
+            let k = if raw.is_finite() && raw > 1.0 {
+                raw as usize
+            } else {
+                1
+            };
             k.min(ranked.len())
         })
         .collect()
@@ -55,7 +63,11 @@ pub fn match_dynamic_k(m: &CostMatrix, ks: &[usize]) -> Vec<Option<usize>> {
     let mut owner: Vec<Option<(usize, f32)>> = vec![None; c];
     for (i, &k) in ks.iter().enumerate().take(m.m) {
         let mut cols: Vec<usize> = (0..c).filter(|&col| m.allowed[i * c + col]).collect();
-        cols.sort_by(|&a, &b| m.match_cost(i, a).total_cmp(&m.match_cost(i, b)).then(a.cmp(&b)));
+        cols.sort_by(|&a, &b| {
+            m.match_cost(i, a)
+                .total_cmp(&m.match_cost(i, b))
+                .then(a.cmp(&b))
+        });
         for &col in cols.iter().take(k) {
             let cost = m.match_cost(i, col);
             match owner[col] {
@@ -100,7 +112,16 @@ mod tests {
         // Z = 10 (all four): λ·30 = 3 → 3.
         assert_eq!(k_values(&m, KRule::CostSum { z: 10, lambda: 0.1 }), vec![3]);
         // Large λ is clamped to the candidate count.
-        assert_eq!(k_values(&m, KRule::CostSum { z: 10, lambda: 10.0 }), vec![4]);
+        assert_eq!(
+            k_values(
+                &m,
+                KRule::CostSum {
+                    z: 10,
+                    lambda: 10.0
+                }
+            ),
+            vec![4]
+        );
         // Small sums still give one positive.
         assert_eq!(k_values(&m, KRule::CostSum { z: 1, lambda: 0.01 }), vec![1]);
         // YOLOX: ⌊0.9 + 0.8 + 0.5⌋ = 2 with Z = 3; ⌊2.3⌋ = 2 with all.
@@ -111,7 +132,10 @@ mod tests {
     #[test]
     fn each_gt_takes_its_cheapest() {
         let m = matrix(&[&[6.0, 9.0, 4.0, 11.0]], &[&[0.8, 0.1, 0.9, 0.5]], &[]);
-        assert_eq!(match_dynamic_k(&m, &[2]), vec![Some(0), None, Some(0), None]);
+        assert_eq!(
+            match_dynamic_k(&m, &[2]),
+            vec![Some(0), None, Some(0), None]
+        );
     }
 
     #[test]
@@ -122,9 +146,16 @@ mod tests {
             &[&[0.5, 0.5, 0.5], &[0.5, 0.5, 0.5]],
             &[],
         );
-        assert_eq!(match_dynamic_k(&m, &[2, 2]), vec![Some(0), Some(1), Some(1)]);
+        assert_eq!(
+            match_dynamic_k(&m, &[2, 2]),
+            vec![Some(0), Some(1), Some(1)]
+        );
         // Ties keep the first claimant.
-        let t = matrix(&[&[1.0, 2.0], &[5.0, 2.0]], &[&[0.5, 0.5], &[0.5, 0.5]], &[]);
+        let t = matrix(
+            &[&[1.0, 2.0], &[5.0, 2.0]],
+            &[&[0.5, 0.5], &[0.5, 0.5]],
+            &[],
+        );
         assert_eq!(match_dynamic_k(&t, &[2, 1]), vec![Some(0), Some(0)]);
     }
 
@@ -141,7 +172,16 @@ mod tests {
     fn disallowed_pairs_are_never_matched_and_cap_k() {
         let mut m = matrix(&[&[1.0, 2.0, 3.0]], &[&[0.9, 0.9, 0.9]], &[]);
         m.allowed[2] = false;
-        assert_eq!(k_values(&m, KRule::CostSum { z: 10, lambda: 10.0 }), vec![2]);
+        assert_eq!(
+            k_values(
+                &m,
+                KRule::CostSum {
+                    z: 10,
+                    lambda: 10.0
+                }
+            ),
+            vec![2]
+        );
         assert_eq!(k_values(&m, KRule::IouSum { z: 10 }), vec![1]);
         assert_eq!(match_dynamic_k(&m, &[5]), vec![Some(0), Some(0), None]);
     }

@@ -33,7 +33,9 @@ impl std::str::FromStr for AssignerKind {
             "ota" => Ok(Self::Ota),
             "yolox" => Ok(Self::Yolox),
             "sinkhorn" => Ok(Self::Sinkhorn),
-            other => Err(format!("unknown assigner {other:?}: expected ota, yolox or sinkhorn")),
+            other => Err(format!(
+                "unknown assigner {other:?}: expected ota, yolox or sinkhorn"
+            )),
         }
     }
 }
@@ -114,7 +116,10 @@ mod tests {
 
     /// A 8×8 grid of stride-8 cells (64×64 image) whose predicted boxes are 16×16 around
     /// their own centres; all logits 0.
-    fn grid() -> (Vec<[f32; 4]>, Vec<f32>, Vec<[f32; 2]>, Vec<f32>) {
+    /// Boxes, logits, centres, strides.
+    type Grid = (Vec<[f32; 4]>, Vec<f32>, Vec<[f32; 2]>, Vec<f32>);
+
+    fn grid() -> Grid {
         let mut boxes = Vec::new();
         let mut centers = Vec::new();
         for r in 0..8 {
@@ -137,19 +142,26 @@ mod tests {
             strides: &strides,
         };
         let gts = [[4.0, 4.0, 20.0, 20.0], [40.0, 40.0, 60.0, 60.0]];
-        for kind in [AssignerKind::Ota, AssignerKind::Yolox, AssignerKind::Sinkhorn] {
+        for kind in [
+            AssignerKind::Ota,
+            AssignerKind::Yolox,
+            AssignerKind::Sinkhorn,
+        ] {
             let cfg = AssignConfig {
                 kind,
                 ..AssignConfig::default()
             };
             let a = assign_image(&cfg, &preds, &gts);
-            for g in 0..2 {
+            for (g, gt) in gts.iter().enumerate() {
                 let mine: Vec<usize> = a.pairs.iter().filter(|p| p.1 == g).map(|p| p.0).collect();
                 assert!(!mine.is_empty(), "{kind:?}: gt {g} got no positive");
                 for j in mine {
                     let [x, y] = centers[j];
-                    let (gx, gy) = ((gts[g][0] + gts[g][2]) / 2.0, (gts[g][1] + gts[g][3]) / 2.0);
-                    assert!((x - gx).abs() < 20.0 && (y - gy).abs() < 20.0, "{kind:?} far positive");
+                    let (gx, gy) = ((gt[0] + gt[2]) / 2.0, (gt[1] + gt[3]) / 2.0);
+                    assert!(
+                        (x - gx).abs() < 20.0 && (y - gy).abs() < 20.0,
+                        "{kind:?} far positive"
+                    );
                 }
             }
             // Each prediction serves at most one gt and the list is sorted.
@@ -166,6 +178,10 @@ mod tests {
             centers: &centers,
             strides: &strides,
         };
-        assert!(assign_image(&AssignConfig::default(), &preds, &[]).pairs.is_empty());
+        assert!(
+            assign_image(&AssignConfig::default(), &preds, &[])
+                .pairs
+                .is_empty()
+        );
     }
 }

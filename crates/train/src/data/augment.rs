@@ -86,7 +86,10 @@ impl Affine {
         angle_deg: f64,
         shift: [f64; 2],
     ) -> Self {
-        let f = [[if flip_lr { -1.0 } else { 1.0 }, 0.0], [0.0, if flip_ud { -1.0 } else { 1.0 }]];
+        let f = [
+            [if flip_lr { -1.0 } else { 1.0 }, 0.0],
+            [0.0, if flip_ud { -1.0 } else { 1.0 }],
+        ];
         // Quarter turns as exact integer matrices (x right, y down: (x, y) → (−y, x)).
         let q = match quarter % 4 {
             0 => [[1.0, 0.0], [0.0, 1.0]],
@@ -95,7 +98,11 @@ impl Affine {
             _ => [[0.0, 1.0], [-1.0, 0.0]],
         };
         let (s, c) = angle_deg.to_radians().sin_cos();
-        let r = if angle_deg == 0.0 { [[1.0, 0.0], [0.0, 1.0]] } else { [[c, -s], [s, c]] };
+        let r = if angle_deg == 0.0 {
+            [[1.0, 0.0], [0.0, 1.0]]
+        } else {
+            [[c, -s], [s, c]]
+        };
         Self {
             a: mat_mul(r, mat_mul(q, f)),
             t: shift,
@@ -116,7 +123,10 @@ impl Affine {
     pub fn invert(&self, p: [f64; 2]) -> [f64; 2] {
         let [[a, b], [c, d]] = self.a;
         let det = a * d - b * c;
-        let (x, y) = (p[0] - self.center[0] - self.t[0], p[1] - self.center[1] - self.t[1]);
+        let (x, y) = (
+            p[0] - self.center[0] - self.t[0],
+            p[1] - self.center[1] - self.t[1],
+        );
         [
             (d * x - b * y) / det + self.center[0],
             (-c * x + a * y) / det + self.center[1],
@@ -155,7 +165,10 @@ pub fn warp(sample: &mut Sample, m: &Affine) {
         .collect();
     for (plane, fill) in sample.planes.planes_mut() {
         let src = std::mem::take(plane);
-        *plane = src_index.iter().map(|s| s.map_or(fill, |k| src[k])).collect();
+        *plane = src_index
+            .iter()
+            .map(|s| s.map_or(fill, |k| src[k]))
+            .collect();
     }
     sample.boxes = sample
         .boxes
@@ -175,7 +188,12 @@ fn warp_box(b: &[f32; 4], m: &Affine, w: f32, h: f32) -> Option<[f32; 4]> {
         xs.iter().copied().fold(f32::NEG_INFINITY, f32::max),
         ys.iter().copied().fold(f32::NEG_INFINITY, f32::max),
     ];
-    let clipped = [full[0].max(0.0), full[1].max(0.0), full[2].min(w), full[3].min(h)];
+    let clipped = [
+        full[0].max(0.0),
+        full[1].max(0.0),
+        full[2].min(w),
+        full[3].min(h),
+    ];
     let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
     let keep = clipped[2] - clipped[0] >= MIN_SIDE
         && clipped[3] - clipped[1] >= MIN_SIDE
@@ -194,7 +212,11 @@ pub fn phase_changes<R: Rng>(sample: &mut Sample, cfg: &AugmentConfig, rng: &mut
     } else {
         0.0
     };
-    let sign = if rng.random_bool(cfg.conjugate.clamp(0.0, 1.0)) { -1.0 } else { 1.0 };
+    let sign = if rng.random_bool(cfg.conjugate.clamp(0.0, 1.0)) {
+        -1.0
+    } else {
+        1.0
+    };
     let sigma = if cfg.noise_max > 0.0 && rng.random_bool(cfg.noise_prob.clamp(0.0, 1.0)) {
         rng.random_range(0.0..cfg.noise_max) as f32
     } else {
@@ -223,7 +245,11 @@ pub fn augment<R: Rng>(sample: &mut Sample, cfg: &AugmentConfig, rng: &mut R) {
     let flip_lr = rng.random_bool(cfg.flip_lr.clamp(0.0, 1.0));
     let flip_ud = rng.random_bool(cfg.flip_ud.clamp(0.0, 1.0));
     // Quarter turns of a non-square image would change its shape: square only.
-    let quarter = if cfg.rot90 && w == h { rng.random_range(0..4u8) } else { 0 };
+    let quarter = if cfg.rot90 && w == h {
+        rng.random_range(0..4u8)
+    } else {
+        0
+    };
     let angle = if cfg.max_angle > 0.0 {
         rng.random_range(-cfg.max_angle..cfg.max_angle)
     } else {
@@ -231,7 +257,11 @@ pub fn augment<R: Rng>(sample: &mut Sample, cfg: &AugmentConfig, rng: &mut R) {
     };
     let shift = |side: usize, rng: &mut R| {
         let max = (cfg.translate * side as f64).floor() as i64;
-        if max > 0 { rng.random_range(-max..=max) as f64 } else { 0.0 }
+        if max > 0 {
+            rng.random_range(-max..=max) as f64
+        } else {
+            0.0
+        }
     };
     let t = [shift(w, rng), shift(h, rng)];
     let m = Affine::compose(w, h, flip_lr, flip_ud, quarter, angle, t);
@@ -306,7 +336,10 @@ mod tests {
     #[test]
     fn left_right_flip_is_exact() {
         let mut s = sample();
-        warp(&mut s, &Affine::compose(4, 4, true, false, 0, 0.0, [0.0, 0.0]));
+        warp(
+            &mut s,
+            &Affine::compose(4, 4, true, false, 0, 0.0, [0.0, 0.0]),
+        );
         let p = phase(&s);
         for y in 0..4 {
             for x in 0..4 {
@@ -319,7 +352,10 @@ mod tests {
     #[test]
     fn quarter_turn_moves_pixels_and_boxes_together() {
         let mut s = sample();
-        warp(&mut s, &Affine::compose(4, 4, false, false, 1, 0.0, [0.0, 0.0]));
+        warp(
+            &mut s,
+            &Affine::compose(4, 4, false, false, 1, 0.0, [0.0, 0.0]),
+        );
         let p = phase(&s);
         // (x, y) → (−y, x) about the centre (2, 2): pixel centre (x+.5, y+.5) lands at
         // (3.5 − y, x + .5), i.e. pixel (3 − y, x).
@@ -337,14 +373,20 @@ mod tests {
     #[test]
     fn translation_fills_and_clips() {
         let mut s = sample();
-        warp(&mut s, &Affine::compose(4, 4, false, false, 0, 0.0, [2.0, 0.0]));
+        warp(
+            &mut s,
+            &Affine::compose(4, 4, false, false, 0, 0.0, [2.0, 0.0]),
+        );
         let p = phase(&s);
         assert!(p[0].is_nan() && p[1].is_nan());
         assert_eq!(p[2], v(0, 0));
         // Box x 1..3 → 3..5, clipped to 3..4: half visible (≥ 25 %) but 1 px wide: dropped.
         assert!(s.boxes.is_empty());
         let mut s = sample();
-        warp(&mut s, &Affine::compose(4, 4, false, false, 0, 0.0, [-1.0, 1.0]));
+        warp(
+            &mut s,
+            &Affine::compose(4, 4, false, false, 0, 0.0, [-1.0, 1.0]),
+        );
         assert_eq!(s.boxes, vec![[0.0, 1.0, 2.0, 3.0]]);
     }
 
@@ -356,10 +398,16 @@ mod tests {
             planes: Planes::Rgb([vec![0.0; 10_000], vec![0.0; 10_000], vec![0.0; 10_000]]),
             boxes: vec![[40.0, 40.0, 60.0, 60.0]],
         };
-        warp(&mut s, &Affine::compose(100, 100, false, false, 0, 45.0, [0.0, 0.0]));
+        warp(
+            &mut s,
+            &Affine::compose(100, 100, false, false, 0, 45.0, [0.0, 0.0]),
+        );
         let half = 10.0 * std::f32::consts::SQRT_2;
         let b = s.boxes[0];
-        for (got, want) in b.iter().zip([50.0 - half, 50.0 - half, 50.0 + half, 50.0 + half]) {
+        for (got, want) in b
+            .iter()
+            .zip([50.0 - half, 50.0 - half, 50.0 + half, 50.0 + half])
+        {
             assert!((got - want).abs() < 1e-3, "{b:?}");
         }
     }
@@ -377,7 +425,11 @@ mod tests {
         augment(&mut b, &cfg, &mut ChaCha8Rng::seed_from_u64(7));
         assert_eq!(a, b);
         let p = phase(&a);
-        assert!(p.iter().filter(|v| v.is_finite()).all(|v| v.abs() <= std::f32::consts::PI));
+        assert!(
+            p.iter()
+                .filter(|v| v.is_finite())
+                .all(|v| v.abs() <= std::f32::consts::PI)
+        );
         // Conjugation with offset: differences of neighbours keep their size, flip sign
         // up to the geometric change, so |Δ| is 0.1 or 0.4 (rows) modulo 2π.
         let d = insar::wrap(p[1] - p[0]).abs();
@@ -393,7 +445,10 @@ mod tests {
         };
         let mut s = sample();
         phase_changes(&mut s, &cfg, &mut ChaCha8Rng::seed_from_u64(1));
-        let Planes::Phase { coherence: Some(c), .. } = &s.planes else {
+        let Planes::Phase {
+            coherence: Some(c), ..
+        } = &s.planes
+        else {
             unreachable!("phase sample with coherence")
         };
         assert!(c[0] < 1.0 && c[0] > 1.0 / 1.5);

@@ -121,9 +121,12 @@ fn find_label(root: &Path, images: &Path, stem: &str, ext: &str) -> Option<PathB
 }
 
 fn find_coco(root: &Path, images: &Path) -> Option<PathBuf> {
-    [root.join("annotations.json"), images.join("annotations.json")]
-        .into_iter()
-        .find(|p| p.is_file())
+    [
+        root.join("annotations.json"),
+        images.join("annotations.json"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
 }
 
 /// Boxes of one image from COCO, keyed by file name (without folders).
@@ -147,7 +150,10 @@ fn coco_index(path: &Path) -> Result<CocoIndex, DataError> {
     }
     for a in &ds.annotations {
         let name = by_id.get(&a.image_id).ok_or_else(|| {
-            DataError::invalid(path, format!("annotation {} names unknown image {}", a.id, a.image_id))
+            DataError::invalid(
+                path,
+                format!("annotation {} names unknown image {}", a.id, a.image_id),
+            )
         })?;
         let [x, y, w, h] = a.bbox.map(|v| v as f32);
         if let Some(list) = boxes.get_mut(name) {
@@ -166,7 +172,14 @@ fn read_file_labels(path: &Path, width: u32, height: u32) -> Result<Vec<[f32; 4]
     };
     Ok(boxes
         .iter()
-        .map(|b| [b.bbox.x1 as f32, b.bbox.y1 as f32, b.bbox.x2 as f32, b.bbox.y2 as f32])
+        .map(|b| {
+            [
+                b.bbox.x1 as f32,
+                b.bbox.y1 as f32,
+                b.bbox.x2 as f32,
+                b.bbox.y2 as f32,
+            ]
+        })
         .collect())
 }
 
@@ -181,7 +194,11 @@ fn check_boxes(source: &Path, boxes: &[[f32; 4]], w: u32, h: u32) -> Result<(), 
         if !(b.iter().all(|v| v.is_finite()) && b[2] > b[0] && b[3] > b[1] && inside) {
             return Err(DataError::invalid(
                 source,
-                format!("box {} {:?} is empty or outside the {w}×{h} image", i + 1, b),
+                format!(
+                    "box {} {:?} is empty or outside the {w}×{h} image",
+                    i + 1,
+                    b
+                ),
             ));
         }
     }
@@ -208,7 +225,10 @@ fn split_list(root: &Path, split: Split) -> Result<Option<HashSet<String>>, Data
 pub fn open_dataset(root: &Path, split: Split) -> Result<Dataset, DataError> {
     let ds = open_split(root, split)?;
     if ds.items.is_empty() {
-        return Err(DataError::invalid(root, format!("the {} split is empty", split.as_str())));
+        return Err(DataError::invalid(
+            root,
+            format!("the {} split is empty", split.as_str()),
+        ));
     }
     Ok(ds)
 }
@@ -236,7 +256,9 @@ fn open_split(root: &Path, split: Split) -> Result<Dataset, DataError> {
         ));
     }
     let input = check_one_kind(&images)?;
-    let coco = find_coco(root, &images_dir).map(|p| coco_index(&p).map(|i| (p, i))).transpose()?;
+    let coco = find_coco(root, &images_dir)
+        .map(|p| coco_index(&p).map(|i| (p, i)))
+        .transpose()?;
     let listed = split_list(root, split)?;
 
     let mut items = Vec::new();
@@ -248,7 +270,10 @@ fn open_split(root: &Path, split: Split) -> Result<Dataset, DataError> {
             (None, Some((_, idx))) if !idx.split.is_empty() => {
                 idx.split.get(&stem).map(String::as_str) == Some(split.as_str())
             }
-            _ => holdout_split(pos) == split || (split == Split::Test && holdout_split(pos) == Split::Val),
+            _ => {
+                holdout_split(pos) == split
+                    || (split == Split::Test && holdout_split(pos) == Split::Val)
+            }
         };
         if !in_split {
             continue;
@@ -272,9 +297,12 @@ fn open_split(root: &Path, split: Split) -> Result<Dataset, DataError> {
             labelled += 1;
             check_boxes(src, &boxes, width, height)?;
         }
-        let coherence = [root.join("coherence").join(format!("{stem}.tif")), root.join("coherence").join(format!("{stem}.tiff"))]
-            .into_iter()
-            .find(|p| p.is_file());
+        let coherence = [
+            root.join("coherence").join(format!("{stem}.tif")),
+            root.join("coherence").join(format!("{stem}.tiff")),
+        ]
+        .into_iter()
+        .find(|p| p.is_file());
         items.push(Item {
             image: image.clone(),
             coherence,
@@ -344,7 +372,11 @@ mod tests {
         std::fs::create_dir_all(root.join("labels")).expect("mkdir");
         for i in 0..10 {
             write_tif(&root.join(format!("images/t{i:02}.tif")), 64, 32);
-            std::fs::write(root.join(format!("labels/t{i:02}.txt")), "0 0.5 0.5 0.25 0.5\n").expect("write");
+            std::fs::write(
+                root.join(format!("labels/t{i:02}.txt")),
+                "0 0.5 0.5 0.25 0.5\n",
+            )
+            .expect("write");
         }
         let train = open_dataset(&root, Split::Train).expect("train split");
         let val = open_dataset(&root, Split::Val).expect("val split");
@@ -354,7 +386,9 @@ mod tests {
         assert_eq!(train.items[0].boxes, vec![[24.0, 8.0, 40.0, 24.0]]);
 
         std::fs::write(root.join("labels/t03.txt"), "0 0.5 oops 0.25 0.5\n").expect("write");
-        let err = open_dataset(&root, Split::Train).expect_err("malformed line").to_string();
+        let err = open_dataset(&root, Split::Train)
+            .expect_err("malformed line")
+            .to_string();
         assert!(err.contains("t03.txt"), "{err}");
     }
 
@@ -367,7 +401,9 @@ mod tests {
             write_tif(&root.join(format!("images/s{i}.tif")), 32, 32);
         }
         std::fs::write(root.join("splits/train.txt"), "s0\ns2.tif\n").expect("write");
-        let err = open_dataset(&root, Split::Train).expect_err("no labels").to_string();
+        let err = open_dataset(&root, Split::Train)
+            .expect_err("no labels")
+            .to_string();
         assert!(err.contains("no labels"), "{err}");
         std::fs::create_dir_all(root.join("labels")).expect("mkdir");
         std::fs::write(root.join("labels/s0.txt"), "").expect("write");
@@ -375,6 +411,57 @@ mod tests {
         let names: Vec<String> = ds.items.iter().map(|i| stem_of(&i.image)).collect();
         assert_eq!(names, vec!["s0", "s2"]);
         assert!(ds.items.iter().all(|i| i.boxes.is_empty()));
+    }
+
+    #[test]
+    fn voc_labels_beside_pictures() {
+        use detect_core::BBox;
+        use detect_core::labels::{ImageLabels, LabeledBox, VocMeta, write_voc_xml};
+        let root = tmpdir("voc");
+        for i in 0..2 {
+            let rgb = vec![128u8; 40 * 30 * 3];
+            raster::write_png_rgb(&root.join(format!("p{i}.png")), 40, 30, &rgb).expect("png");
+            let labels = ImageLabels {
+                file_name: format!("p{i}.png"),
+                width: 40,
+                height: 30,
+                boxes: vec![LabeledBox::new(BBox::new(5.0, 6.0, 20.0, 25.0), 0)],
+            };
+            let meta = VocMeta::labelimg("root", vec!["basin".into()]);
+            write_voc_xml(&root.join(format!("p{i}.xml")), &labels, &meta).expect("xml");
+        }
+        // Two images, no splits: the tenth-image hold-out leaves both in train.
+        let ds = open_dataset(&root, Split::Train).expect("voc data set");
+        assert_eq!(ds.input, InputKind::Rgb);
+        assert_eq!(ds.items.len(), 2);
+        assert_eq!(ds.items[1].boxes, vec![[5.0, 6.0, 20.0, 25.0]]);
+        assert!(open_optional(&root, Split::Val).expect("val").is_none());
+    }
+
+    #[test]
+    fn coco_annotations_with_splits() {
+        let root = tmpdir("coco");
+        std::fs::create_dir_all(root.join("images")).expect("mkdir");
+        for i in 0..3 {
+            write_tif(&root.join(format!("images/c{i}.tif")), 32, 32);
+        }
+        let json = serde_json::json!({
+            "images": [
+                {"id": 1, "file_name": "c0.tif", "width": 32, "height": 32, "split": "train"},
+                {"id": 2, "file_name": "c1.tif", "width": 32, "height": 32, "split": "val"},
+                {"id": 3, "file_name": "c2.tif", "width": 32, "height": 32, "split": "train"}
+            ],
+            "annotations": [
+                {"id": 1, "image_id": 3, "category_id": 1, "bbox": [2.0, 3.0, 10.0, 12.0], "area": 120.0, "iscrowd": 0}
+            ],
+            "categories": [{"id": 1, "name": "basin"}]
+        });
+        std::fs::write(root.join("annotations.json"), json.to_string()).expect("write");
+        let train = open_dataset(&root, Split::Train).expect("train");
+        let val = open_dataset(&root, Split::Val).expect("val");
+        assert_eq!((train.items.len(), val.items.len()), (2, 1));
+        assert_eq!(train.items[1].boxes, vec![[2.0, 3.0, 12.0, 15.0]]);
+        assert!(train.items[0].boxes.is_empty());
     }
 
     #[test]

@@ -16,10 +16,13 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::DataError;
 use super::augment::{AugmentConfig, augment, fit_to_tile};
 use super::dataset::Dataset;
 use super::sample::load_item;
-use super::DataError;
+
+/// An encoded network input `[3, tile, tile]` and its boxes (pixel xyxy).
+pub type EncodedSample = (Vec<f32>, Vec<[f32; 4]>);
 
 /// Loader settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -55,7 +58,8 @@ pub struct Batch {
 
 /// splitmix64 over the combined words: independent-looking seeds for nearby indices.
 pub fn mix(seed: u64, a: u64, b: u64) -> u64 {
-    let mut z = seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut z =
+        seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -74,11 +78,15 @@ fn train_sample(
     cfg: &LoaderConfig,
     epoch: u64,
     index: usize,
-) -> Result<(Vec<f32>, Vec<[f32; 4]>), DataError> {
+) -> Result<EncodedSample, DataError> {
     let mut rng = ChaCha8Rng::seed_from_u64(mix(cfg.seed, epoch, index as u64));
     let mut s = load_item(&ds.items[index])?;
     let slack = |side: usize, rng: &mut ChaCha8Rng| {
-        if side > cfg.tile { rng.random_range(0..=side - cfg.tile) } else { 0 }
+        if side > cfg.tile {
+            rng.random_range(0..=side - cfg.tile)
+        } else {
+            0
+        }
     };
     let origin = (slack(s.width, &mut rng), slack(s.height, &mut rng));
     fit_to_tile(&mut s, cfg.tile, origin);
@@ -87,9 +95,12 @@ fn train_sample(
 }
 
 /// A validation sample: centre crop or pad to the tile, no augmentation.
-pub fn eval_sample(ds: &Dataset, index: usize, tile: usize) -> Result<(Vec<f32>, Vec<[f32; 4]>), DataError> {
+pub fn eval_sample(ds: &Dataset, index: usize, tile: usize) -> Result<EncodedSample, DataError> {
     let mut s = load_item(&ds.items[index])?;
-    let origin = (s.width.saturating_sub(tile) / 2, s.height.saturating_sub(tile) / 2);
+    let origin = (
+        s.width.saturating_sub(tile) / 2,
+        s.height.saturating_sub(tile) / 2,
+    );
     fit_to_tile(&mut s, tile, origin);
     Ok((s.planes.encode(s.width, s.height)?, s.boxes))
 }
@@ -164,7 +175,9 @@ impl Loader {
         for w in 0..workers {
             let (tx, rx) = sync_channel(cfg.prefetch.max(1));
             let (ds, stop) = (Arc::clone(&ds), Arc::clone(&stop));
-            handles.push(std::thread::spawn(move || worker(ds, cfg, first_step + w as u64, tx, stop)));
+            handles.push(std::thread::spawn(move || {
+                worker(ds, cfg, first_step + w as u64, tx, stop)
+            }));
             receivers.push(rx);
         }
         Self {
@@ -179,9 +192,9 @@ impl Loader {
     /// The next batch, in step order.
     pub fn next_batch(&mut self) -> Result<Batch, DataError> {
         let w = ((self.next_step - self.first_step) % self.receivers.len() as u64) as usize;
-        let batch = self.receivers[w]
-            .recv()
-            .map_err(|_| DataError::Stopped(format!("worker {w} ended before batch {}", self.next_step)))??;
+        let batch = self.receivers[w].recv().map_err(|_| {
+            DataError::Stopped(format!("worker {w} ended before batch {}", self.next_step))
+        })??;
         self.next_step += 1;
         Ok(batch)
     }
@@ -245,7 +258,9 @@ mod tests {
         let (ds, _dir) = dataset(5);
         let take = |workers: usize, first: u64, n: usize| {
             let mut l = Loader::start(Arc::clone(&ds), cfg(workers), first);
-            (0..n).map(|_| l.next_batch().expect("batch")).collect::<Vec<_>>()
+            (0..n)
+                .map(|_| l.next_batch().expect("batch"))
+                .collect::<Vec<_>>()
         };
         let one = take(1, 0, 4);
         let three = take(3, 0, 4);

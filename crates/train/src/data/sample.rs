@@ -12,7 +12,10 @@ use super::dataset::{Item, input_kind_of};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Planes {
     /// Wrapped phase (NaN where there is no data) and coherence in [0, 1], if known.
-    Phase { phase: Vec<f32>, coherence: Option<Vec<f32>> },
+    Phase {
+        phase: Vec<f32>,
+        coherence: Option<Vec<f32>>,
+    },
     /// Red, green, blue in 0..=255.
     Rgb([Vec<f32>; 3]),
 }
@@ -48,9 +51,12 @@ impl Planes {
     /// The network input `[3, H, W]` (model::input's encodings).
     pub fn encode(&self, width: usize, height: usize) -> Result<Vec<f32>, DataError> {
         match self {
-            Planes::Phase { phase, coherence } => {
-                Ok(model::input::encode_phase(phase, coherence.as_deref(), width, height)?)
-            }
+            Planes::Phase { phase, coherence } => Ok(model::input::encode_phase(
+                phase,
+                coherence.as_deref(),
+                width,
+                height,
+            )?),
             Planes::Rgb(ch) => {
                 let n = width * height;
                 let mut rgb = vec![0u8; 3 * n];
@@ -95,7 +101,10 @@ fn rgb_planes(path: &Path, r: &Raster) -> Result<[Vec<f32>; 3], DataError> {
     };
     let bands = r.bands;
     if bands != 3 && bands != 1 {
-        return Err(DataError::invalid(path, format!("expected RGB or grey, found {bands} bands")));
+        return Err(DataError::invalid(
+            path,
+            format!("expected RGB or grey, found {bands} bands"),
+        ));
     }
     let pick = |c: usize| -> Vec<f32> {
         v.chunks_exact(bands)

@@ -40,9 +40,9 @@ fn write_tile(root: &Path, stem: &str, side: usize, rng: &mut ChaCha8Rng) {
         let ry = rng.random_range(0.10..0.18) * s;
         let cx = rng.random_range(EDGE * rx + 2.0..s - EDGE * rx - 2.0);
         let cy = rng.random_range(EDGE * ry + 2.0..s - EDGE * ry - 2.0);
-        let overlaps = bowls
-            .iter()
-            .any(|b| (b[0] - cx).abs() < EDGE * (b[2] + rx) && (b[1] - cy).abs() < EDGE * (b[3] + ry));
+        let overlaps = bowls.iter().any(|b| {
+            (b[0] - cx).abs() < EDGE * (b[2] + rx) && (b[1] - cy).abs() < EDGE * (b[3] + ry)
+        });
         if !overlaps {
             bowls.push([cx, cy, rx, ry]);
         }
@@ -60,8 +60,15 @@ fn write_tile(root: &Path, stem: &str, side: usize, rng: &mut ChaCha8Rng) {
             phase[y * side + x] = insar::wrap(v);
         }
     }
-    raster::write_geotiff_f32(&root.join(format!("images/{stem}.tif")), side, side, &phase, None, None)
-        .expect("write tile");
+    raster::write_geotiff_f32(
+        &root.join(format!("images/{stem}.tif")),
+        side,
+        side,
+        &phase,
+        None,
+        None,
+    )
+    .expect("write tile");
     let labels: String = bowls
         .iter()
         .map(|b| {

@@ -85,6 +85,8 @@ pub fn par_candidates(path: &Path) -> Vec<PathBuf> {
         c.push(dir.join(format!("{first}{rest}.dem_par")));
     }
     c.push(dir.join("EQA.dem_par"));
+    // LiCSBAS: GEOCml*/EQA.dem_par above the pair folders; LiCSAR/GAMMA: geo/EQA.dem_par.
+    c.push(dir.join("../EQA.dem_par"));
     c.push(dir.join("../geo/EQA.dem_par"));
     c
 }
@@ -161,11 +163,30 @@ pub fn open_gamma(
     } else {
         lines
     };
-    let big_endian = match opts.big_endian {
-        Some(b) => b,
-        None => gamma::guess_big_endian(path)?,
+    let kind = if opts.kind.is_none() && is_one_byte_per_pixel(path, width, lines)? {
+        RawKind::U8
+    } else {
+        kind
+    };
+    let big_endian = match (opts.big_endian, kind) {
+        (Some(b), _) => b,
+        (None, RawKind::U8) => true,
+        (None, _) => gamma::guess_big_endian(path)?,
     };
     Ok(RawReader::open(path, kind, width, lines, geo)?.with_big_endian(big_endian))
+}
+
+/// LiCSBAS keeps coherence as bytes under the float extension `.cc`: the file size, one
+/// byte per pixel of the parameter file's grid, gives it away.
+fn is_one_byte_per_pixel(
+    path: &Path,
+    width: usize,
+    lines: Option<usize>,
+) -> Result<bool, RasterError> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| RasterError::io(path, e))?
+        .len();
+    Ok(lines.is_some_and(|l| size == (width * l) as u64))
 }
 
 pub fn read_any(path: &Path) -> Result<Raster, RasterError> {
@@ -318,6 +339,34 @@ mod tests {
         let r = read_any(&p).unwrap();
         assert_eq!((r.width, r.height, r.geo), (3, 2, None));
         assert_eq!(r.pixels, Pixels::C32(c));
+    }
+
+    #[test]
+    fn licsbas_folder_little_endian_unw_and_byte_coherence() {
+        let dir = tempfile::tempdir().unwrap();
+        let geoc = dir.path().join("GEOCml1");
+        let pair = geoc.join("20200101_20200113");
+        std::fs::create_dir_all(&pair).unwrap();
+        let (w, h) = (40, 30);
+        let geo = GeoInfo::new(
+            GeoTransform::north_up(139.9, 35.9, 0.001, -0.001),
+            Some(4326),
+        );
+        write_dem_par(&geoc.join("EQA.dem_par"), w, h, &geo).unwrap();
+        let unw: Vec<f32> = (0..w * h)
+            .map(|i| (i as f32 * 0.05).sin() * 4.0 + 0.1)
+            .collect();
+        let le: Vec<u8> = unw.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(pair.join("20200101_20200113.unw"), le).unwrap();
+        let cc: Vec<u8> = (0..w * h).map(|i| (i % 256) as u8).collect();
+        std::fs::write(pair.join("20200101_20200113.cc"), &cc).unwrap();
+
+        let r = read_any(&pair.join("20200101_20200113.unw")).unwrap();
+        assert_eq!(r.pixels, Pixels::F32(unw));
+        assert_eq!(r.geo.unwrap().epsg, Some(4326));
+        let r = read_any(&pair.join("20200101_20200113.cc")).unwrap();
+        assert_eq!(r.pixels, Pixels::U8(cc));
+        assert!((r.coherence().unwrap()[255] - 1.0).abs() < 1e-6);
     }
 
     #[test]

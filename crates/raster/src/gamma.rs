@@ -175,6 +175,8 @@ pub enum RawKind {
     F32,
     /// `fcomplex`, big-endian re, im 4 bytes each.
     C32,
+    /// Bytes: LiCSBAS stores coherence as round(γ × 255) in `.cc` files.
+    U8,
 }
 
 impl RawKind {
@@ -182,6 +184,7 @@ impl RawKind {
         match self {
             RawKind::F32 => 4,
             RawKind::C32 => 8,
+            RawKind::U8 => 1,
         }
     }
 
@@ -310,6 +313,7 @@ impl RawReader {
                     .map(|b| Complex32::new(be(&b[..4]), be(&b[4..])))
                     .collect(),
             ),
+            RawKind::U8 => Pixels::U8(buf),
         };
         Ok(Raster {
             width: self.width,

@@ -76,6 +76,7 @@ pub fn describe(path: &Path, opts: &ReadOptions) -> Result<RasterInfo, RasterErr
             info.data_type = match r.kind() {
                 RawKind::F32 => "Float32",
                 RawKind::C32 => "CFloat32",
+                RawKind::U8 => "Byte",
             }
             .to_string();
             info.big_endian = r.big_endian();

@@ -67,6 +67,8 @@ enum Kind {
     Float,
     /// Complex float32 pairs (interferograms).
     Fcomplex,
+    /// Bytes (LiCSBAS `.cc`: coherence × 255).
+    Byte,
 }
 
 impl GammaArgs {
@@ -77,6 +79,7 @@ impl GammaArgs {
             kind: self.kind.map(|k| match k {
                 Kind::Float => RawKind::F32,
                 Kind::Fcomplex => RawKind::C32,
+                Kind::Byte => RawKind::U8,
             }),
             big_endian: self.byte_order.map(|b| matches!(b, ByteOrder::Big)),
         }

@@ -1,6 +1,7 @@
 //! GAMMA rasters: headerless big-endian float32 (`.unw`, `.cc`, …) and fcomplex (`.diff`,
 //! `.int`, …) files whose width lives in a separate `key: value units` parameter file
-//! (`.par`, `.diff_par`, `*_dem.par`). Exact zeros are GAMMA's no-data.
+//! (`.par`, `.diff_par`, `*_dem.par`). Exact zeros are GAMMA's no-data. The same layout
+//! in little-endian (LiCSBAS, ISCE) and LiCSBAS's byte coherence are read too.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -171,9 +172,9 @@ pub fn dem_par_geo(par: &ParFile) -> Result<Option<GeoInfo>, RasterError> {
 /// Element type of a GAMMA raw raster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RawKind {
-    /// `float`, big-endian 4 bytes.
+    /// `float`: 4 bytes (big-endian as GAMMA writes them; see [`RawReader::with_big_endian`]).
     F32,
-    /// `fcomplex`, big-endian re, im 4 bytes each.
+    /// `fcomplex`: re, im of 4 bytes each.
     C32,
     /// Bytes: LiCSBAS stores coherence as round(γ × 255) in `.cc` files.
     U8,

@@ -9,7 +9,10 @@ use synth::{AreaConfig, Looks, MineLayout, OrbitChoice, simulate};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let out = std::path::PathBuf::from(args.get(1).ok_or("usage: preview OUT_DIR [N] [SEED] [SIZE]")?);
+    let out = std::path::PathBuf::from(
+        args.get(1)
+            .ok_or("usage: preview OUT_DIR [N] [SEED] [SIZE]")?,
+    );
     let n: usize = args.get(2).map_or(Ok(8), |s| s.parse())?;
     let seed: u64 = args.get(3).map_or(Ok(1), |s| s.parse())?;
     let size: usize = args.get(4).map_or(Ok(416), |s| s.parse())?;
@@ -24,7 +27,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             pad: TILE_PAD,
             looks: Looks::default(),
             orbit: OrbitChoice::Random,
-            layout: MineLayout::Tile { negative: i % 7 == 6 },
+            layout: MineLayout::Tile {
+                negative: i % 7 == 6,
+            },
             filtered_fraction: 0.7,
             label_threshold_m: insar::S1_WAVELENGTH / 16.0,
             min_box_px: 8,
@@ -47,13 +52,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  3x3 phase coherence {pc:.3}, pixel-difference std {pd:.2} rad");
         mosaic.push(rgb);
         basins += a.basins.len();
-        sizes.extend(a.basins.iter().filter(|b| !b.truncated).map(|b| ((b.bbox.width() * b.bbox.height()) as f64).sqrt() as usize));
+        sizes.extend(
+            a.basins
+                .iter()
+                .filter(|b| !b.truncated)
+                .map(|b| ((b.bbox.width() * b.bbox.height()) as f64).sqrt() as usize),
+        );
         decor += a.basins.iter().filter(|b| b.decorrelated_centre).count();
         println!(
             "tile {i}: {:?} {} basins {:?} filt {:?} cmap {} mean coh {:.2} {:.0} ms",
             a.viewing.orbit,
             a.basins.len(),
-            a.basins.iter().map(|b| (b.max_abs_los_m * 100.0).round() / 100.0).collect::<Vec<_>>(),
+            a.basins
+                .iter()
+                .map(|b| (b.max_abs_los_m * 100.0).round() / 100.0)
+                .collect::<Vec<_>>(),
             a.filter.as_ref().map(|f| f.alpha),
             style.colormap.name(),
             a.coherence.iter().sum::<f32>() / a.coherence.len() as f32,
@@ -64,7 +77,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     sizes.sort_unstable();
     if !sizes.is_empty() {
         let q = |f: f64| sizes[((sizes.len() - 1) as f64 * f) as usize];
-        println!("box side (sqrt area) px: p10 {} p50 {} p90 {} max {}", q(0.1), q(0.5), q(0.9), q(1.0));
+        println!(
+            "box side (sqrt area) px: p10 {} p50 {} p90 {} max {}",
+            q(0.1),
+            q(0.5),
+            q(0.9),
+            q(1.0)
+        );
     }
     let cols = 4.min(n);
     let rows = n.div_ceil(cols).min(2);

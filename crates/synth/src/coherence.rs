@@ -22,10 +22,8 @@ pub struct CoherenceRecord {
 /// Builds the background coherence (everything except the deformation gradient).
 pub fn background<R: Rng>(
     rng: &mut R,
-    w: usize,
-    h: usize,
-    dx: f64,
-    dy: f64,
+    (w, h): (usize, usize),
+    (dx, dy): (f64, f64),
     dem: &Field,
     boost_negatives: bool,
     rec: &mut CoherenceRecord,
@@ -43,14 +41,16 @@ pub fn background<R: Rng>(
             broken_power_law((kx * kx + ky * ky).sqrt(), k0, 0.0, slope, 1e-6)
         }))
     };
-    let base = rng.random_range(0.25..0.85);
+    // Pairs drowned in noise are discarded by users (and by the paper), so the
+    // background stays in the range where fringes survive at least after filtering.
+    let base = rng.random_range(0.35..0.9);
     rec.background = base;
     let regional = smooth(rng, 3000.0, 3.0);
     // Field parcels: a medium-scale field quantised into a few levels gives patches with
     // sharp borders (crops, bare soil, greenhouses).
     let parcel_scale = rng.random_range(250.0..800.0);
     let parcels = smooth(rng, parcel_scale, 4.0);
-    let levels: Vec<f32> = (0..5).map(|_| rng.random_range(-0.25..0.2)).collect();
+    let levels: Vec<f32> = (0..5).map(|_| rng.random_range(-0.2..0.12)).collect();
     let village_scale = rng.random_range(200.0..500.0);
     let villages = smooth(rng, village_scale, 4.0);
     let village_cut = rng.random_range(1.6..2.4) as f32;
@@ -75,7 +75,11 @@ pub fn background<R: Rng>(
         })
         .collect();
     hill_bands(rng, &mut g, w, h, dem);
-    let ponds = if boost_negatives { rng.random_range(0..4) } else { rng.random_range(0..3) };
+    let ponds = if boost_negatives {
+        rng.random_range(0..4)
+    } else {
+        rng.random_range(0..3)
+    };
     let area_scale = ((w * h) as f64 / (416.0 * 416.0)).max(1.0);
     let n_ponds = (ponds as f64 * area_scale.sqrt()).round() as usize;
     for _ in 0..n_ponds {
@@ -99,7 +103,11 @@ fn rng_free_village(v: f32) -> f32 {
 /// Striped decorrelated bands on hills: terraces and woodland strips follow the contours,
 /// and slopes facing the radar lose coherence.
 fn hill_bands<R: Rng>(rng: &mut R, g: &mut [f32], w: usize, h: usize, dem: &Field) {
-    let dem_full = if (dem.w, dem.h) == (w, h) { dem.clone() } else { dem.resample(w, h) };
+    let dem_full = if (dem.w, dem.h) == (w, h) {
+        dem.clone()
+    } else {
+        dem.resample(w, h)
+    };
     let floor = dem_full.min_max().0;
     let spacing = rng.random_range(12.0..40.0) as f32;
     let depth = rng.random_range(0.5..0.9) as f32;
@@ -117,7 +125,10 @@ fn hill_bands<R: Rng>(rng: &mut R, g: &mut [f32], w: usize, h: usize, dem: &Fiel
 fn pond<R: Rng>(rng: &mut R, g: &mut [f32], w: usize, h: usize, dx: f64, dy: f64) {
     let a = rng.random_range(50.0..300.0) / dx;
     let b = a * dx / dy * rng.random_range(0.4..1.0);
-    let (cx, cy) = (rng.random_range(0.0..w as f64), rng.random_range(0.0..h as f64));
+    let (cx, cy) = (
+        rng.random_range(0.0..w as f64),
+        rng.random_range(0.0..h as f64),
+    );
     let t = rng.random_range(0.0..PI);
     let (c, s) = (t.cos(), t.sin());
     let reach = a.max(b).ceil() as i64 + 1;

@@ -26,7 +26,13 @@ impl Threshold {
                 return (d > 0.0).then(|| Threshold::Lambda(1.0 / d));
             }
         }
-        for (suffix, k) in [("lambda", 0.0), ("λ", 0.0), ("mm", 1e-3), ("cm", 1e-2), ("m", 1.0)] {
+        for (suffix, k) in [
+            ("lambda", 0.0),
+            ("λ", 0.0),
+            ("mm", 1e-3),
+            ("cm", 1e-2),
+            ("m", 1.0),
+        ] {
             if let Some(v) = t.strip_suffix(suffix) {
                 let v: f64 = v.trim().parse().ok()?;
                 return (v > 0.0).then_some(if k == 0.0 {
@@ -114,7 +120,11 @@ impl SynthConfig {
             return bad("tile_size", self.tile_size.to_string(), "32..=8192 pixels");
         }
         if self.scenes > 0 && !(64..=40_000).contains(&self.scene_size) {
-            return bad("scene_size", self.scene_size.to_string(), "64..=40000 pixels");
+            return bad(
+                "scene_size",
+                self.scene_size.to_string(),
+                "64..=40000 pixels",
+            );
         }
         let s: f64 = self.split.iter().sum();
         if self.split.iter().any(|v| !(0.0..=1.0).contains(v)) || (s - 1.0).abs() > 1e-6 {
@@ -134,7 +144,11 @@ impl SynthConfig {
         }
         let t = self.label_threshold.metres();
         if !(t > 0.0 && t < 0.5) {
-            return bad("label_threshold", format!("{t} m"), "a LOS deformation in (0, 0.5) m");
+            return bad(
+                "label_threshold",
+                format!("{t} m"),
+                "a LOS deformation in (0, 0.5) m",
+            );
         }
         if self.min_box_px == 0 || self.min_box_px > self.tile_size / 2 {
             return bad("min_box_px", self.min_box_px.to_string(), "1..=tile_size/2");
@@ -149,8 +163,14 @@ mod tests {
 
     #[test]
     fn thresholds_parse_in_both_units() {
-        assert_eq!(Threshold::parse("lambda/16"), Some(Threshold::Lambda(1.0 / 16.0)));
-        assert_eq!(Threshold::parse("0.25lambda"), Some(Threshold::Lambda(0.25)));
+        assert_eq!(
+            Threshold::parse("lambda/16"),
+            Some(Threshold::Lambda(1.0 / 16.0))
+        );
+        assert_eq!(
+            Threshold::parse("0.25lambda"),
+            Some(Threshold::Lambda(0.25))
+        );
         assert_eq!(Threshold::parse("3.5mm"), Some(Threshold::Metres(0.0035)));
         assert_eq!(Threshold::parse("0.01"), Some(Threshold::Metres(0.01)));
         assert_eq!(Threshold::parse("-1"), None);

@@ -8,11 +8,15 @@ use crate::picture::{RenderStyle, random_style, render};
 use crate::rng::{derive, rng_for, stream};
 use crate::scene::{AreaConfig, MineLayout, SimArea, simulate};
 use detect_core::BBox;
-use detect_core::labels::coco::{CocoAnnotation, CocoCategory, CocoDataset, CocoImage, category_id_of};
+use detect_core::labels::coco::{
+    CocoAnnotation, CocoCategory, CocoDataset, CocoImage, category_id_of,
+};
 use detect_core::labels::{ImageLabels, LabeledBox, VocMeta, write_voc_xml, write_yolo_txt};
-use raster::{GeoInfo, GeoTransform, write_geotiff_f32, write_png_rgb};
 use rand::Rng;
 use rand::seq::SliceRandom;
+use raster::{
+    Compression, GeoInfo, GeoTransform, Pixels, Raster, WriteOptions, write_geotiff, write_png_rgb,
+};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use std::fs;
@@ -23,7 +27,7 @@ pub const CLASS_NAME: &str = "subsidence_basin";
 /// The CRS all simulated rasters claim: WGS 84 / UTM zone 50N (Jining, Huaibei).
 pub const EPSG: u32 = 32650;
 /// Margin simulated around each tile and cropped away.
-pub const TILE_PAD: usize = 24;
+pub const TILE_PAD: usize = 16;
 
 /// What a run wrote.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -65,9 +69,44 @@ pub fn random_georef<R: Rng>(rng: &mut R, dx: f64, dy: f64) -> GeoInfo {
     GeoInfo::new(GeoTransform::north_up(e, n, dx, -dy), Some(EPSG))
 }
 
+/// Float32 GeoTIFF. Noisy phase and coherence barely compress, so they are stored raw
+/// (writing stays fast); the truth raster, mostly zeros, is deflated.
+pub fn write_f32(
+    path: &Path,
+    w: usize,
+    h: usize,
+    data: &[f32],
+    geo: &GeoInfo,
+    deflate: bool,
+) -> Result<(), SynthError> {
+    let r = Raster {
+        width: w,
+        height: h,
+        bands: 1,
+        pixels: Pixels::F32(data.to_vec()),
+        geo: Some(*geo),
+        nodata: None,
+    };
+    let opts = WriteOptions {
+        compression: if deflate {
+            Compression::Deflate
+        } else {
+            Compression::None
+        },
+        ..WriteOptions::default()
+    };
+    write_geotiff(path, &r, &opts)?;
+    Ok(())
+}
+
 /// `[x, y, w, h]` of a pixel box.
 pub fn coco_box(b: &PixBox) -> [f64; 4] {
-    [b.x1 as f64, b.y1 as f64, b.width() as f64, b.height() as f64]
+    [
+        b.x1 as f64,
+        b.y1 as f64,
+        b.width() as f64,
+        b.height() as f64,
+    ]
 }
 
 /// Per-panel facts for the annotation's `panel` field.
@@ -92,16 +131,27 @@ pub fn panel_json(a: &SimArea, idx: &[usize]) -> Value {
 }
 
 /// Annotation fields beyond the box, shared by tiles and scenes.
-pub fn basin_extra(a: &SimArea, b: &crate::scene::Basin, threshold_m: f64, mine_base: usize) -> Map<String, Value> {
+pub fn basin_extra(
+    a: &SimArea,
+    b: &crate::scene::Basin,
+    threshold_m: f64,
+    mine_base: usize,
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert(
         "bbox_half_fringe".into(),
-        b.bbox_half_fringe.as_ref().map_or(Value::Null, |h| json!(coco_box(h))),
+        b.bbox_half_fringe
+            .as_ref()
+            .map_or(Value::Null, |h| json!(coco_box(h))),
     );
     m.insert("max_los_m".into(), json!(b.max_abs_los_m));
     m.insert("panel".into(), panel_json(a, &b.panels));
     m.insert("truncated".into(), json!(b.truncated));
-    let mut mines: Vec<usize> = b.panels.iter().map(|&i| a.panels[i].mine_id + mine_base).collect();
+    let mut mines: Vec<usize> = b
+        .panels
+        .iter()
+        .map(|&i| a.panels[i].mine_id + mine_base)
+        .collect();
     mines.sort_unstable();
     mines.dedup();
     m.insert("mine_id".into(), json!(mines.first().copied().unwrap_or(0)));
@@ -132,7 +182,12 @@ struct TileOut {
     decorrelated: usize,
 }
 
-fn write_tile(cfg: &SynthConfig, out: &Path, index: usize, split: &str) -> Result<TileOut, SynthError> {
+fn write_tile(
+    cfg: &SynthConfig,
+    out: &Path,
+    index: usize,
+    split: &str,
+) -> Result<TileOut, SynthError> {
     let stem = format!("tile_{index:05}");
     let mut kind_rng = rng_for(cfg.seed, stream::TILE + 100, index as u64);
     let negative = kind_rng.random_bool(cfg.negative_fraction);
@@ -151,11 +206,37 @@ fn write_tile(cfg: &SynthConfig, out: &Path, index: usize, split: &str) -> Resul
     let style = random_style(&mut kind_rng, cfg.colormap);
     let geo = random_georef(&mut kind_rng, a.viewing.dx_m, a.viewing.dy_m);
     let (w, h) = (a.w, a.h);
-    write_geotiff_f32(&out.join(format!("images/{stem}.tif")), w, h, &a.phase, Some(&geo), None)?;
-    write_geotiff_f32(&out.join(format!("coherence/{stem}.tif")), w, h, &a.coherence, Some(&geo), None)?;
-    write_geotiff_f32(&out.join(format!("los/{stem}.tif")), w, h, &a.los, Some(&geo), None)?;
+    write_f32(
+        &out.join(format!("images/{stem}.tif")),
+        w,
+        h,
+        &a.phase,
+        &geo,
+        false,
+    )?;
+    write_f32(
+        &out.join(format!("coherence/{stem}.tif")),
+        w,
+        h,
+        &a.coherence,
+        &geo,
+        false,
+    )?;
+    write_f32(
+        &out.join(format!("los/{stem}.tif")),
+        w,
+        h,
+        &a.los,
+        &geo,
+        true,
+    )?;
     let png_name = format!("{stem}.png");
-    write_png_rgb(&out.join("png").join(&png_name), w, h, &render(&a.phase, w, h, &style))?;
+    write_png_rgb(
+        &out.join("png").join(&png_name),
+        w,
+        h,
+        &render(&a.phase, w, h, &style),
+    )?;
 
     let threshold = cfg.label_threshold.metres();
     let boxes: Vec<LabeledBox> = a
@@ -182,7 +263,11 @@ fn write_tile(cfg: &SynthConfig, out: &Path, index: usize, split: &str) -> Resul
     // LabelImg writes only the box and its flags (truncated from the geometry); the
     // extras stay in the COCO file.
     let voc_labels = ImageLabels {
-        boxes: labels.boxes.iter().map(|b| LabeledBox::new(b.bbox, 0)).collect(),
+        boxes: labels
+            .boxes
+            .iter()
+            .map(|b| LabeledBox::new(b.bbox, 0))
+            .collect(),
         ..labels.clone()
     };
     write_voc_xml(
@@ -204,7 +289,12 @@ fn write_tile(cfg: &SynthConfig, out: &Path, index: usize, split: &str) -> Resul
             id: 0,
             image_id: index as u64 + 1,
             category_id: category_id_of(0),
-            bbox: [b.bbox.x1, b.bbox.y1, b.bbox.x2 - b.bbox.x1, b.bbox.y2 - b.bbox.y1],
+            bbox: [
+                b.bbox.x1,
+                b.bbox.y1,
+                b.bbox.x2 - b.bbox.x1,
+                b.bbox.y2 - b.bbox.y1,
+            ],
             area: (b.bbox.x2 - b.bbox.x1) * (b.bbox.y2 - b.bbox.y1),
             iscrowd: 0,
             extra: b.extra.clone(),

@@ -4,7 +4,7 @@
 
 use crate::geometry::{Viewing, pixel_to_ground, project_los};
 use crate::layout::PlacedPanel;
-use crate::pim::{Profile, displacement, dip_profile, dynamic_strike_profile};
+use crate::pim::{Profile, dip_profile, displacement, dynamic_strike_profile};
 use rayon::prelude::*;
 
 /// A panel's LOS deformation (m, positive towards the satellite) over a pixel rectangle
@@ -46,6 +46,8 @@ struct PanelModel<'a> {
     dip: Profile,
     amplitude: f64,
     los: [f64; 3],
+    /// Strike and dip unit vectors (east, north), cached: evaluated for every pixel.
+    axes: ((f64, f64), (f64, f64)),
 }
 
 impl<'a> PanelModel<'a> {
@@ -58,6 +60,7 @@ impl<'a> PanelModel<'a> {
             dip,
             amplitude: 1.0,
             los: view.los(),
+            axes: placed.axes(),
         };
         // Scale the unit-amplitude basin so its peak |LOS| is the drawn target: the
         // developed fraction of the final basin W0 is what the time span allows.
@@ -71,11 +74,12 @@ impl<'a> PanelModel<'a> {
     }
 
     fn los_at(&self, e: f64, n: f64) -> f64 {
-        let (x, y) = self.placed.to_panel(e, n);
+        let ((ax, ay), (bx, by)) = self.axes;
+        let (de, dn) = (e - self.placed.origin_m.0, n - self.placed.origin_m.1);
+        let (x, y) = (de * ax + dn * ay, de * bx + dn * by);
         let p = &self.placed.panel;
         let r = p.radius();
         let [ux, uy, up] = displacement(&self.strike, &self.dip, self.amplitude, r, p.b, x, y);
-        let ((ax, ay), (bx, by)) = self.placed.axes();
         let d = [ux * ax + uy * bx, ux * ay + uy * by, up];
         project_los(&self.los, &d)
     }
@@ -98,7 +102,12 @@ impl<'a> PanelModel<'a> {
     }
 
     /// Pixel rectangle covering the footprint, clipped to the area; None if outside.
-    fn pixel_box(&self, view: &Viewing, w: usize, h: usize) -> Option<(usize, usize, usize, usize)> {
+    fn pixel_box(
+        &self,
+        view: &Viewing,
+        w: usize,
+        h: usize,
+    ) -> Option<(usize, usize, usize, usize)> {
         let ((xa, xb), (ya, yb)) = (self.strike.span(), self.dip.span());
         let corners = [(xa, ya), (xa, yb), (xb, ya), (xb, yb)];
         let (mut cmin, mut cmax, mut rmin, mut rmax) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
@@ -120,8 +129,22 @@ impl<'a> PanelModel<'a> {
 
 /// Renders a panel's LOS deformation over its footprint within a `w × h` area.
 pub fn render_panel(placed: &PlacedPanel, view: &Viewing, w: usize, h: usize) -> Option<Patch> {
+    render_panel_with_amplitude(placed, view, w, h).0
+}
+
+/// [`render_panel`], and the developed subsidence amplitude (m) that gives the panel its
+/// target peak LOS.
+pub fn render_panel_with_amplitude(
+    placed: &PlacedPanel,
+    view: &Viewing,
+    w: usize,
+    h: usize,
+) -> (Option<Patch>, f64) {
     let model = PanelModel::new(placed, view);
-    let (x0, y0, pw, ph) = model.pixel_box(view, w, h)?;
+    let amplitude = model.amplitude;
+    let Some((x0, y0, pw, ph)) = model.pixel_box(view, w, h) else {
+        return (None, amplitude);
+    };
     let mut los = vec![0.0f32; pw * ph];
     los.par_chunks_mut(pw).enumerate().for_each(|(r, row)| {
         for (c, v) in row.iter_mut().enumerate() {
@@ -129,18 +152,14 @@ pub fn render_panel(placed: &PlacedPanel, view: &Viewing, w: usize, h: usize) ->
             *v = model.los_at(e, n) as f32;
         }
     });
-    Some(Patch {
+    let patch = Patch {
         x0,
         y0,
         w: pw,
         h: ph,
         los,
-    })
-}
-
-/// The developed subsidence amplitude (m) that gives `placed` its target peak LOS.
-pub fn developed_amplitude(placed: &PlacedPanel, view: &Viewing) -> f64 {
-    PanelModel::new(placed, view).amplitude
+    };
+    (Some(patch), amplitude)
 }
 
 #[cfg(test)]

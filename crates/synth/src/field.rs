@@ -33,7 +33,13 @@ impl Field {
     pub fn std_dev(&self) -> f64 {
         let n = self.data.len().max(1) as f64;
         let mean = self.data.iter().map(|&v| v as f64).sum::<f64>() / n;
-        (self.data.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt()
+        (self
+            .data
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt()
     }
 
     /// RMS of differences between pixels `lag_m` apart along rows and columns: the square
@@ -75,23 +81,25 @@ impl Field {
     pub fn resample(&self, w: usize, h: usize) -> Field {
         let (sx, sy) = (self.w as f64 / w as f64, self.h as f64 / h as f64);
         let mut data = vec![0.0f32; w * h];
-        data.par_chunks_mut(w.max(1)).enumerate().for_each(|(r, row)| {
-            let fy = ((r as f64 + 0.5) * sy - 0.5).clamp(0.0, (self.h - 1) as f64);
-            let y0 = fy as usize;
-            let y1 = (y0 + 1).min(self.h - 1);
-            let ty = (fy - y0 as f64) as f32;
-            for (c, out) in row.iter_mut().enumerate() {
-                let fx = ((c as f64 + 0.5) * sx - 0.5).clamp(0.0, (self.w - 1) as f64);
-                let x0 = fx as usize;
-                let x1 = (x0 + 1).min(self.w - 1);
-                let tx = (fx - x0 as f64) as f32;
-                let a = self.data[y0 * self.w + x0];
-                let b = self.data[y0 * self.w + x1];
-                let c2 = self.data[y1 * self.w + x0];
-                let d = self.data[y1 * self.w + x1];
-                *out = (a + tx * (b - a)) + ty * ((c2 + tx * (d - c2)) - (a + tx * (b - a)));
-            }
-        });
+        data.par_chunks_mut(w.max(1))
+            .enumerate()
+            .for_each(|(r, row)| {
+                let fy = ((r as f64 + 0.5) * sy - 0.5).clamp(0.0, (self.h - 1) as f64);
+                let y0 = fy as usize;
+                let y1 = (y0 + 1).min(self.h - 1);
+                let ty = (fy - y0 as f64) as f32;
+                for (c, out) in row.iter_mut().enumerate() {
+                    let fx = ((c as f64 + 0.5) * sx - 0.5).clamp(0.0, (self.w - 1) as f64);
+                    let x0 = fx as usize;
+                    let x1 = (x0 + 1).min(self.w - 1);
+                    let tx = (fx - x0 as f64) as f32;
+                    let a = self.data[y0 * self.w + x0];
+                    let b = self.data[y0 * self.w + x1];
+                    let c2 = self.data[y1 * self.w + x0];
+                    let d = self.data[y1 * self.w + x1];
+                    *out = (a + tx * (b - a)) + ty * ((c2 + tx * (d - c2)) - (a + tx * (b - a)));
+                }
+            });
         Field {
             w,
             h,
@@ -135,8 +143,8 @@ pub fn spectral_field<R: Rng>(
     rng: &mut R,
     amp: impl Fn(f64, f64) -> f64 + Sync,
 ) -> Field {
-    let pw = ((w as f64 * pad).ceil() as usize).max(2);
-    let ph = ((h as f64 * pad).ceil() as usize).max(2);
+    let pw = fft_size(((w as f64 * pad).ceil() as usize).max(2));
+    let ph = fft_size(((h as f64 * pad).ceil() as usize).max(2));
     let mut data: Vec<f32> = (0..pw * ph)
         .map(|_| rng.sample::<f32, _>(StandardNormal))
         .collect();
@@ -151,6 +159,23 @@ pub fn spectral_field<R: Rng>(
         dx,
         dy,
         data: out,
+    }
+}
+
+/// Smallest n' ≥ n whose prime factors are 2, 3 and 5 (fast FFT lengths).
+pub fn fft_size(n: usize) -> usize {
+    let mut m = n.max(1);
+    loop {
+        let mut k = m;
+        for p in [2, 3, 5] {
+            while k.is_multiple_of(p) {
+                k /= p;
+            }
+        }
+        if k == 1 {
+            return m;
+        }
+        m += 1;
     }
 }
 
@@ -186,7 +211,11 @@ fn filter_in_place(
             cf.process(&mut col);
             let kx = c as f64 / (w as f64 * dx);
             for (r, v) in col.iter_mut().enumerate() {
-                let rr = if r <= h / 2 { r as f64 } else { r as f64 - h as f64 };
+                let rr = if r <= h / 2 {
+                    r as f64
+                } else {
+                    r as f64 - h as f64
+                };
                 let ky = rr / (h as f64 * dy);
                 *v *= (amp(kx, ky) * norm) as f32;
             }
@@ -205,7 +234,7 @@ fn filter_in_place(
             // A real signal has real DC and Nyquist bins; clear rounding residue that the
             // inverse real FFT would reject.
             sp[0].im = 0.0;
-            if w % 2 == 0 {
+            if w.is_multiple_of(2) {
                 sp[wc - 1].im = 0.0;
             }
             let _ = inv.process(sp, row);
@@ -243,10 +272,23 @@ mod tests {
     fn red_spectrum_is_smooth() {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let f = spectral_field(128, 128, 20.0, 20.0, 1.5, &mut rng, |kx, ky| {
-            broken_power_law((kx * kx + ky * ky).sqrt(), 1.0 / 2000.0, 8.0 / 3.0, 11.0 / 3.0, 1e-5)
+            broken_power_law(
+                (kx * kx + ky * ky).sqrt(),
+                1.0 / 2000.0,
+                8.0 / 3.0,
+                11.0 / 3.0,
+                1e-5,
+            )
         });
         let (near, far) = (f.rms_difference(20.0), f.rms_difference(1000.0));
         assert!(near < 0.3 * far, "near {near} far {far}");
+    }
+
+    #[test]
+    fn fft_sizes_are_smooth() {
+        assert_eq!(fft_size(464), 480);
+        assert_eq!(fft_size(512), 512);
+        assert_eq!(fft_size(7), 8);
     }
 
     #[test]

@@ -162,7 +162,13 @@ mod tests {
         let (dx, dy) = Looks::default().spacing(38.9);
         assert!((dx - 18.54).abs() < 0.05, "range spacing {dx}");
         assert!((dy - 13.89).abs() < 1e-9);
-        assert_eq!(Looks::parse("10x2"), Some(Looks { range: 10, azimuth: 2 }));
+        assert_eq!(
+            Looks::parse("10x2"),
+            Some(Looks {
+                range: 10,
+                azimuth: 2
+            })
+        );
         assert_eq!(Looks::parse("0x2"), None);
         assert_eq!(Looks::parse("5"), None);
     }

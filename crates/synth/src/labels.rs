@@ -76,7 +76,12 @@ pub struct BasinLabel {
 }
 
 /// Sum of the member patches' LOS over the window; visible pixels at `threshold`.
-pub fn group_mask(patches: &[Option<Patch>], members: &[usize], win: Window, threshold: f32) -> GroupMask {
+pub fn group_mask(
+    patches: &[Option<Patch>],
+    members: &[usize],
+    win: Window,
+    threshold: f32,
+) -> GroupMask {
     let mut acc: HashMap<(usize, usize), f32> = HashMap::new();
     for &m in members {
         let Some(p) = &patches[m] else { continue };
@@ -99,7 +104,9 @@ pub fn group_mask(patches: &[Option<Patch>], members: &[usize], win: Window, thr
         .map(|((c, r), v)| (c, r, v))
         .collect();
     pixels.sort_by_key(|&(c, r, _)| (r, c));
-    let bbox = pixels.iter().fold(None, |b, &(c, r, _)| Some(PixBox::grow(b, c, r)));
+    let bbox = pixels
+        .iter()
+        .fold(None, |b, &(c, r, _)| Some(PixBox::grow(b, c, r)));
     GroupMask { pixels, bbox }
 }
 
@@ -150,10 +157,10 @@ fn find_merge(masks: &[GroupMask], win: Window) -> Option<(usize, usize)> {
                     if nc < 0 || nr < 0 || nc >= win.w as i64 || nr >= win.h as i64 {
                         continue;
                     }
-                    if let Some(&o) = owner.get(&(nc as usize, nr as usize)) {
-                        if o != g {
-                            return Some((o.min(g), o.max(g)));
-                        }
+                    if let Some(&o) = owner.get(&(nc as usize, nr as usize))
+                        && o != g
+                    {
+                        return Some((o.min(g), o.max(g)));
                     }
                 }
             }
@@ -165,9 +172,9 @@ fn find_merge(masks: &[GroupMask], win: Window) -> Option<(usize, usize)> {
     for (a, ma) in masks.iter().enumerate() {
         let Some(ba) = ma.bbox else { continue };
         for (b, mb) in masks.iter().enumerate() {
-            let overlaps = mb.bbox.is_some_and(|bb| {
-                bb.x1 < ba.x2 && ba.x1 < bb.x2 && bb.y1 < ba.y2 && ba.y1 < bb.y2
-            });
+            let overlaps = mb
+                .bbox
+                .is_some_and(|bb| bb.x1 < ba.x2 && ba.x1 < bb.x2 && bb.y1 < ba.y2 && ba.y1 < bb.y2);
             if a != b && overlaps && mb.pixels.iter().any(|&(c, r, _)| ba.contains(c, r)) {
                 return Some((a.min(b), a.max(b)));
             }
@@ -223,11 +230,19 @@ mod tests {
         Patch { x0, y0, w, h, los }
     }
 
-    const WIN: Window = Window { x0: 0, y0: 0, w: 100, h: 100 };
+    const WIN: Window = Window {
+        x0: 0,
+        y0: 0,
+        w: 100,
+        h: 100,
+    };
 
     #[test]
     fn separate_basins_get_separate_boxes() {
-        let patches = vec![Some(blob(5, 5, 20, 20, 1.0)), Some(blob(60, 60, 30, 20, 1.0))];
+        let patches = vec![
+            Some(blob(5, 5, 20, 20, 1.0)),
+            Some(blob(60, 60, 30, 20, 1.0)),
+        ];
         let g = group_panels(&patches, WIN, 0.5);
         assert_eq!(g.len(), 2);
         let b = g[0].1.bbox.expect("visible");
@@ -237,7 +252,10 @@ mod tests {
 
     #[test]
     fn touching_basins_merge() {
-        let patches = vec![Some(blob(10, 10, 20, 20, 1.0)), Some(blob(22, 10, 20, 20, 1.0))];
+        let patches = vec![
+            Some(blob(10, 10, 20, 20, 1.0)),
+            Some(blob(22, 10, 20, 20, 1.0)),
+        ];
         let g = group_panels(&patches, WIN, 0.3);
         assert_eq!(g.len(), 1);
         assert_eq!(g[0].0, vec![0, 1]);
@@ -246,7 +264,13 @@ mod tests {
     #[test]
     fn a_box_holding_another_basin_merges_them() {
         // A long thin diagonal would need a box that contains a small blob beside it.
-        let mut diag = Patch { x0: 0, y0: 0, w: 60, h: 60, los: vec![0.0; 3600] };
+        let mut diag = Patch {
+            x0: 0,
+            y0: 0,
+            w: 60,
+            h: 60,
+            los: vec![0.0; 3600],
+        };
         for i in 0..60 {
             diag.los[i * 60 + i] = -1.0;
         }
@@ -257,8 +281,16 @@ mod tests {
 
     #[test]
     fn tiny_and_edge_cut_basins() {
-        let patches = vec![Some(blob(0, 40, 8, 8, 1.0)), Some(blob(80, 30, 40, 40, 1.0))];
-        let win = Window { x0: 0, y0: 0, w: 100, h: 100 };
+        let patches = vec![
+            Some(blob(0, 40, 8, 8, 1.0)),
+            Some(blob(80, 30, 40, 40, 1.0)),
+        ];
+        let win = Window {
+            x0: 0,
+            y0: 0,
+            w: 100,
+            h: 100,
+        };
         let (labels, tiny) = make_labels(group_panels(&patches, win, 0.2), win, 8, 0.0);
         assert_eq!(tiny, vec![vec![0]]);
         assert_eq!(labels.len(), 1);

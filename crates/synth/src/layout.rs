@@ -134,9 +134,7 @@ pub fn random_mine<R: Rng>(
         } else {
             settling_face(rng, &panel, span_days)
         };
-        let target = if k == 0 {
-            log_uniform(rng, LOS_RANGE_M.0, LOS_RANGE_M.1)
-        } else if active {
+        let target = if active {
             log_uniform(rng, LOS_RANGE_M.0, LOS_RANGE_M.1)
         } else {
             let first: Option<&(PlacedPanel, f64, f64)> = panels.first();

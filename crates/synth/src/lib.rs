@@ -3,20 +3,20 @@
 //! atmosphere, DEM, decorrelation, hard negatives, and the data-set and scene writers.
 
 pub mod coherence;
+pub mod config;
+pub mod dataset;
 pub mod deformation;
+pub mod error;
 pub mod field;
 pub mod geometry;
 pub mod labels;
 pub mod layout;
 pub mod noise;
 pub mod nuisance;
+pub mod picture;
 pub mod pim;
 pub mod rng;
 pub mod scene;
-pub mod config;
-pub mod dataset;
-pub mod error;
-pub mod picture;
 pub mod scene_writer;
 
 pub use config::{SynthConfig, Threshold};
@@ -39,7 +39,16 @@ pub fn write_dataset(
     dataset::prepare_out_dir(
         out,
         force,
-        &["images", "coherence", "los", "png", "labels", "voc", "splits", "scenes"],
+        &[
+            "images",
+            "coherence",
+            "los",
+            "png",
+            "labels",
+            "voc",
+            "splits",
+            "scenes",
+        ],
     )?;
     let (coco, mut summary) = dataset::write_tiles(cfg, out, progress)?;
     dataset::write_json(&out.join("annotations.json"), &coco)?;
@@ -48,6 +57,9 @@ pub fn write_dataset(
         summary.scenes += 1;
         progress();
     }
-    dataset::write_json(&out.join("manifest.json"), &dataset::manifest(cfg, &summary))?;
+    dataset::write_json(
+        &out.join("manifest.json"),
+        &dataset::manifest(cfg, &summary),
+    )?;
     Ok(summary)
 }

@@ -31,8 +31,11 @@ impl LookSampler {
     pub fn new(looks: f64) -> Self {
         let looks = looks.max(1.0);
         // Shapes are positive, so construction cannot fail; fall back to 1 defensively.
-        let g1 = Gamma::new(looks, 1.0).unwrap_or_else(|_| Gamma::new(1.0, 1.0).expect("unit gamma"));
-        let g2 = (looks > 1.0).then(|| Gamma::new(looks - 1.0, 1.0).ok()).flatten();
+        let g1 =
+            Gamma::new(looks, 1.0).unwrap_or_else(|_| Gamma::new(1.0, 1.0).expect("unit gamma"));
+        let g2 = (looks > 1.0)
+            .then(|| Gamma::new(looks - 1.0, 1.0).ok())
+            .flatten();
         Self { looks, g1, g2 }
     }
 
@@ -43,7 +46,10 @@ impl LookSampler {
         let a11 = self.g1.sample(rng).sqrt();
         let (re, im): (f64, f64) = (rng.sample(StandardNormal), rng.sample(StandardNormal));
         // a21 ~ CN(0, 1): unit total variance, ½ per component.
-        let (re, im) = (re * std::f64::consts::FRAC_1_SQRT_2, im * std::f64::consts::FRAC_1_SQRT_2);
+        let (re, im) = (
+            re * std::f64::consts::FRAC_1_SQRT_2,
+            im * std::f64::consts::FRAC_1_SQRT_2,
+        );
         let a22sq = self.g2.as_ref().map_or(0.0, |g| g.sample(rng));
         // t = γ a11 + s a21 (second row of C·A, first column); cross = a11 · conj(t).
         let (tr, ti) = (g * a11 + s * re, s * im);
@@ -65,19 +71,25 @@ impl LookSampler {
 /// Coherence estimated as users do: |Σ z1 z2*| / √(Σ|z1|² Σ|z2|²) over a (2k+1)² box,
 /// signal phase included (so steep fringes lower it, as in real estimates).
 pub fn estimate_coherence(m: &[Moments], w: usize, h: usize, k: usize) -> Vec<f32> {
-    let box_sum = |f: &dyn Fn(&Moments) -> f64| -> Vec<f64> {
-        let v: Vec<f64> = m.iter().map(f).collect();
-        box_filter(&v, w, h, k)
-    };
-    let p1 = box_sum(&|x| x.p1 as f64);
-    let p2 = box_sum(&|x| x.p2 as f64);
-    let cr = box_sum(&|x| x.cross.re as f64);
-    let ci = box_sum(&|x| x.cross.im as f64);
+    let p1 = box_filter(&m.iter().map(|x| x.p1 as f64).collect::<Vec<_>>(), w, h, k);
+    let p2 = box_filter(&m.iter().map(|x| x.p2 as f64).collect::<Vec<_>>(), w, h, k);
+    let cr = box_filter(
+        &m.iter().map(|x| x.cross.re as f64).collect::<Vec<_>>(),
+        w,
+        h,
+        k,
+    );
+    let ci = box_filter(
+        &m.iter().map(|x| x.cross.im as f64).collect::<Vec<_>>(),
+        w,
+        h,
+        k,
+    );
     (0..w * h)
         .map(|i| {
             let d = (p1[i] * p2[i]).sqrt();
             if d > 0.0 {
-                ((cr[i].hypot(ci[i])) / d).min(1.0) as f32
+                ((cr[i] * cr[i] + ci[i] * ci[i]).sqrt() / d).min(1.0) as f32
             } else {
                 0.0
             }
@@ -85,22 +97,27 @@ pub fn estimate_coherence(m: &[Moments], w: usize, h: usize, k: usize) -> Vec<f3
         .collect()
 }
 
-/// Sum over a (2k+1)² box, truncated at the borders (separable running sums).
+/// Sum over a (2k+1)² box, truncated at the borders: running sums along rows, then a
+/// sliding sum of whole rows (cache-friendly, no transposition).
 fn box_filter(v: &[f64], w: usize, h: usize, k: usize) -> Vec<f64> {
     let mut tmp = vec![0.0; w * h];
     for r in 0..h {
         running_sum(&v[r * w..(r + 1) * w], &mut tmp[r * w..(r + 1) * w], k);
     }
     let mut out = vec![0.0; w * h];
-    let mut col = vec![0.0; h];
-    let mut col_out = vec![0.0; h];
-    for c in 0..w {
-        for r in 0..h {
-            col[r] = tmp[r * w + c];
+    let mut acc = vec![0.0; w];
+    for row in tmp.chunks(w).take(k + 1) {
+        acc.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+    }
+    for r in 0..h {
+        out[r * w..(r + 1) * w].copy_from_slice(&acc);
+        if r + k + 1 < h {
+            let add = &tmp[(r + k + 1) * w..(r + k + 2) * w];
+            acc.iter_mut().zip(add).for_each(|(a, b)| *a += b);
         }
-        running_sum(&col, &mut col_out, k);
-        for r in 0..h {
-            out[r * w + c] = col_out[r];
+        if r >= k {
+            let sub = &tmp[(r - k) * w..(r - k + 1) * w];
+            acc.iter_mut().zip(sub).for_each(|(a, b)| *a -= b);
         }
     }
     out
@@ -132,7 +149,10 @@ mod tests {
         let s = (1.0 - g * g).sqrt();
         let mut cn = || {
             let (a, b): (f64, f64) = (rng.sample(StandardNormal), rng.sample(StandardNormal));
-            (a * std::f64::consts::FRAC_1_SQRT_2, b * std::f64::consts::FRAC_1_SQRT_2)
+            (
+                a * std::f64::consts::FRAC_1_SQRT_2,
+                b * std::f64::consts::FRAC_1_SQRT_2,
+            )
         };
         let (mut p1, mut p2, mut cr, mut ci) = (0.0, 0.0, 0.0, 0.0);
         for _ in 0..looks {
@@ -205,7 +225,10 @@ mod tests {
             .collect();
         // Uniform on (−π, π]: std π/√3.
         let std = phase_std(&ph);
-        assert!((std - std::f64::consts::PI / 3f64.sqrt()).abs() < 0.03, "{std}");
+        assert!(
+            (std - std::f64::consts::PI / 3f64.sqrt()).abs() < 0.03,
+            "{std}"
+        );
     }
 
     #[test]

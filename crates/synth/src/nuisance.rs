@@ -38,7 +38,13 @@ pub struct NuisanceMix {
 
 /// A synthetic DEM on the coarse grid: a plain of 30–60 m with gentle relief, and (in a
 /// share of areas) hills rising up to 80–400 m.
-pub fn synth_dem<R: Rng>(rng: &mut R, grid: (usize, usize), dx: f64, dy: f64, hills: bool) -> (Field, f64) {
+pub fn synth_dem<R: Rng>(
+    rng: &mut R,
+    grid: (usize, usize),
+    dx: f64,
+    dy: f64,
+    hills: bool,
+) -> (Field, f64) {
     let (gw, gh) = grid;
     let mut plain = spectral_field(gw, gh, dx, dy, 1.3, rng, |kx, ky| {
         broken_power_law((kx * kx + ky * ky).sqrt(), 1.0 / 3000.0, 3.0, 3.0, 1e-5)
@@ -80,7 +86,13 @@ pub fn smooth_phase<R: Rng>(
     let (gw, gh, dx, dy) = (dem.w, dem.h, dem.dx, dem.dy);
     let corner = 1.0 / rng.random_range(1500.0..4000.0);
     let mut turb = spectral_field(gw, gh, dx, dy, 1.5, rng, |kx, ky| {
-        broken_power_law((kx * kx + ky * ky).sqrt(), corner, 8.0 / 3.0, 11.0 / 3.0, 1.0 / 100e3)
+        broken_power_law(
+            (kx * kx + ky * ky).sqrt(),
+            corner,
+            8.0 / 3.0,
+            11.0 / 3.0,
+            1.0 / 100e3,
+        )
     });
     // Calibrate at 5 km (or half the area when smaller, scaled by the −8/3 law's r^(2/3)).
     let extent = (gw as f64 * dx).min(gh as f64 * dy);
@@ -154,7 +166,9 @@ fn groundwater_bowls<R: Rng>(rng: &mut R, ew: f64, eh: f64, mix: NuisanceMix) ->
             let sigma = rng.random_range(1200.0..5000.0);
             // Peak gradient of a Gaussian is A/(σ√e); keep it under 0.8 fringe/km.
             let gmax = 0.8 * 2.0 * PI / 1000.0;
-            let amp = rng.random_range(1.0..6.0f64).min(gmax * sigma * 1f64.exp().sqrt());
+            let amp = rng
+                .random_range(1.0..6.0f64)
+                .min(gmax * sigma * 1f64.exp().sqrt());
             Bowl {
                 cx: rng.random_range(0.0..ew),
                 cy: rng.random_range(0.0..eh),
@@ -168,7 +182,14 @@ fn groundwater_bowls<R: Rng>(rng: &mut R, ew: f64, eh: f64, mix: NuisanceMix) ->
 
 /// DEM-error streak texture at full resolution (or at most 2048 per side): anisotropic,
 /// ridged, band-limited fractal noise with a std of 0.04–0.18 rad (peaks 0.1–0.5 rad).
-pub fn streak_texture<R: Rng>(rng: &mut R, w: usize, h: usize, dx: f64, dy: f64, rec: &mut NuisanceRecord) -> Field {
+pub fn streak_texture<R: Rng>(
+    rng: &mut R,
+    w: usize,
+    h: usize,
+    dx: f64,
+    dy: f64,
+    rec: &mut NuisanceRecord,
+) -> Field {
     let (gw, gh) = coarse_dims(w, h, 2048);
     let (gdx, gdy) = (dx * w as f64 / gw as f64, dy * h as f64 / gh as f64);
     let angle = rng.random_range(0.0..PI);
@@ -195,7 +216,11 @@ pub fn streak_texture<R: Rng>(rng: &mut R, w: usize, h: usize, dx: f64, dy: f64,
     f.scale(target / s);
     let mean = f.data.iter().map(|&v| v as f64).sum::<f64>() / f.data.len() as f64;
     f.data.iter_mut().for_each(|v| *v -= mean as f32);
-    if (gw, gh) == (w, h) { f } else { f.resample(w, h) }
+    if (gw, gh) == (w, h) {
+        f
+    } else {
+        f.resample(w, h)
+    }
 }
 
 /// A compact analytic phase feature evaluated at full resolution over its footprint.
@@ -229,7 +254,11 @@ impl Blob {
     }
 
     fn reach(&self) -> f64 {
-        if self.cone { self.ax.max(self.ay) } else { 3.5 * self.ax.max(self.ay) }
+        if self.cone {
+            self.ax.max(self.ay)
+        } else {
+            3.5 * self.ax.max(self.ay)
+        }
     }
 
     /// Adds the blob to a full-resolution field.
@@ -340,7 +369,9 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(21);
         let (dem, _) = synth_dem(&mut rng, (200, 200), 40.0, 40.0, false);
         let mut rec = NuisanceRecord::default();
-        let mix = NuisanceMix { hard_negative_boost: false };
+        let mix = NuisanceMix {
+            hard_negative_boost: false,
+        };
         let f = smooth_phase(&mut rng, &dem, &view(), mix, &mut rec);
         // Neighbouring pixels differ by far less than points kilometres apart.
         assert!(f.rms_difference(40.0) < 0.3 * f.rms_difference(3000.0));
@@ -365,7 +396,15 @@ mod tests {
 
     #[test]
     fn blob_peak_and_extent() {
-        let b = Blob { cx: 20.0, cy: 20.0, ax: 3.0, ay: 3.0, angle: 0.0, amp: 1.0, cone: false };
+        let b = Blob {
+            cx: 20.0,
+            cy: 20.0,
+            ax: 3.0,
+            ay: 3.0,
+            angle: 0.0,
+            amp: 1.0,
+            cone: false,
+        };
         let mut d = vec![0.0f32; 40 * 40];
         b.add_into(&mut d, 40, 40);
         assert!((d[20 * 40 + 20] - (-0.5f32 * (0.5f32 * 0.5 * 2.0 / 9.0)).exp()).abs() < 1e-5);

@@ -84,7 +84,12 @@ mod tests {
     fn box_outline_lies_on_the_box_edges() {
         let (w, h) = (10, 8);
         let mut rgb = vec![0u8; w * h * 3];
-        let b = PixBox { x1: 2, y1: 1, x2: 6, y2: 5 };
+        let b = PixBox {
+            x1: 2,
+            y1: 1,
+            x2: 6,
+            y2: 5,
+        };
         draw_box(&mut rgb, w, h, &b, [255, 0, 0], 1);
         let red = |c: usize, r: usize| rgb[3 * (r * w + c)] == 255;
         assert!(red(2, 1) && red(5, 1) && red(2, 4) && red(5, 4) && red(3, 4));

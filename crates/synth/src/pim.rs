@@ -151,7 +151,7 @@ impl Profile {
     /// (C(x), C'(x)); zero outside the sampled range (where the profile has decayed).
     pub fn eval(&self, x: f64) -> (f64, f64) {
         let t = (x - self.x0) / self.step;
-        if !(t >= 0.0) || t >= (self.value.len() - 1) as f64 {
+        if t.is_nan() || t < 0.0 || t >= (self.value.len() - 1) as f64 {
             return (0.0, 0.0);
         }
         let i = t as usize;
@@ -162,10 +162,7 @@ impl Profile {
 
     /// Range `[x0, x1]` where the profile is sampled.
     pub fn span(&self) -> (f64, f64) {
-        (
-            self.x0,
-            self.x0 + (self.value.len() - 1) as f64 * self.step,
-        )
+        (self.x0, self.x0 + (self.value.len() - 1) as f64 * self.step)
     }
 
     /// Largest sampled value.
@@ -192,7 +189,13 @@ pub struct FaceHistory {
 pub fn knothe_increment(xi: f64, face: &FaceHistory, end_m: f64) -> f64 {
     let v = face.advance_m_per_day;
     let c = face.knothe_c_per_day;
-    let k = |tau: f64| if tau > 0.0 { 1.0 - (-c * tau).exp() } else { 0.0 };
+    let k = |tau: f64| {
+        if tau > 0.0 {
+            1.0 - (-c * tau).exp()
+        } else {
+            0.0
+        }
+    };
     // Time (days, relative to the first acquisition) at which the face passed xi.
     let passed = if xi <= face.face_start_m {
         if v > 0.0 {

@@ -2,13 +2,15 @@
 //! nuisance phase, coherence, decorrelation noise and optional Goldstein filtering.
 
 use crate::coherence::{CoherenceRecord, apply_gradient_loss, background, phase_gradient};
-use crate::deformation::{Patch, developed_amplitude, render_panel};
+use crate::deformation::{Patch, render_panel_with_amplitude};
 use crate::field::smooth_grid;
 use crate::geometry::{Looks, Orbit, Viewing};
 use crate::labels::{PixBox, Window, group_mask, group_panels, make_labels};
 use crate::layout::{PlacedPanel, random_mine};
 use crate::noise::{LookSampler, Moments, estimate_coherence};
-use crate::nuisance::{NuisanceMix, NuisanceRecord, local_blobs, poisson, smooth_phase, streak_texture, synth_dem};
+use crate::nuisance::{
+    NuisanceMix, NuisanceRecord, local_blobs, poisson, smooth_phase, streak_texture, synth_dem,
+};
 use crate::rng::{derive, stream};
 use insar::{GoldsteinParams, S1_WAVELENGTH, goldstein};
 use rand::{Rng, SeedableRng};
@@ -179,12 +181,17 @@ fn mine_centres<R: Rng>(rng: &mut R, cfg: &AreaConfig, view: &Viewing) -> Vec<(f
             let fields = rng.random_range(2..=4);
             let area_frac = (aw * dx * ah * dy / (148e3 * 111e3)).clamp(0.01, 1.0);
             for _ in 0..fields {
-                let (fc, fr) = (rng.random_range(0.1..0.9) * aw, rng.random_range(0.1..0.9) * ah);
+                let (fc, fr) = (
+                    rng.random_range(0.1..0.9) * aw,
+                    rng.random_range(0.1..0.9) * ah,
+                );
                 let sigma_m = rng.random_range(4000.0..7500.0) * area_frac.sqrt().max(0.2);
                 let n = poisson(rng, 10.0 * area_frac.max(0.3));
                 for _ in 0..n {
-                    let (zx, zy): (f64, f64) =
-                        (rng.sample(rand_distr::StandardNormal), rng.sample(rand_distr::StandardNormal));
+                    let (zx, zy): (f64, f64) = (
+                        rng.sample(rand_distr::StandardNormal),
+                        rng.sample(rand_distr::StandardNormal),
+                    );
                     let c = fc + zx * sigma_m / dx;
                     let r = fr + zy * sigma_m / dy;
                     if c >= 0.0 && r >= 0.0 && c < aw && r < ah {
@@ -210,18 +217,35 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
     };
     let negative = matches!(cfg.layout, MineLayout::Tile { negative: true });
 
-    let panels: Vec<PlacedPanel> = mine_centres(&mut rng, cfg, &view)
-        .into_iter()
-        .enumerate()
-        .flat_map(|(id, c)| random_mine(&mut rng, c, id, view.span_days))
-        .collect();
-    let mut patches: Vec<Option<Patch>> = panels
-        .par_iter()
-        .map(|p| render_panel(p, &view, aw, ah))
-        .collect();
     let thr = cfg.label_threshold_m as f32;
     let min_peak = (MIN_VISIBLE_PEAK_M as f32).max(thr);
-    let (labels, tiny) = make_labels(group_panels(&patches, win, thr), win, cfg.min_box_px, min_peak);
+    // A positive tile whose mines all fell outside or too faint is redrawn (a few times),
+    // so the share of pure negatives stays the configured one.
+    let mut attempt = 0;
+    let (panels, mut patches, amplitudes, labels, tiny) = loop {
+        let panels: Vec<PlacedPanel> = mine_centres(&mut rng, cfg, &view)
+            .into_iter()
+            .enumerate()
+            .flat_map(|(id, c)| random_mine(&mut rng, c, id, view.span_days))
+            .collect();
+        let (patches, amplitudes): (Vec<Option<Patch>>, Vec<f64>) = panels
+            .par_iter()
+            .map(|p| render_panel_with_amplitude(p, &view, aw, ah))
+            .unzip();
+        let (labels, tiny) = make_labels(
+            group_panels(&patches, win, thr),
+            win,
+            cfg.min_box_px,
+            min_peak,
+        );
+        attempt += 1;
+        let retry = matches!(cfg.layout, MineLayout::Tile { negative: false })
+            && labels.is_empty()
+            && attempt < 8;
+        if !retry {
+            break (panels, patches, amplitudes, labels, tiny);
+        }
+    };
     // Too small or too faint to label: remove it from the simulation altogether, so that
     // nothing visible goes unlabelled.
     for i in tiny.into_iter().flatten() {
@@ -239,12 +263,19 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
     };
     let mut rec = NuisanceRecord::default();
     let grid = smooth_grid(aw, ah);
-    let (gdx, gdy) = (view.dx_m * aw as f64 / grid.0 as f64, view.dy_m * ah as f64 / grid.1 as f64);
+    let (gdx, gdy) = (
+        view.dx_m * aw as f64 / grid.0 as f64,
+        view.dy_m * ah as f64 / grid.1 as f64,
+    );
     let hills = rng.random_bool(if negative { 0.5 } else { 0.3 });
     let (dem, hill_h) = synth_dem(&mut rng, grid, gdx, gdy, hills);
     rec.hill_height_m = hill_h;
     let smooth = smooth_phase(&mut rng, &dem, &view, mix, &mut rec);
-    let smooth = if (smooth.w, smooth.h) == (aw, ah) { smooth } else { smooth.resample(aw, ah) };
+    let smooth = if (smooth.w, smooth.h) == (aw, ah) {
+        smooth
+    } else {
+        smooth.resample(aw, ah)
+    };
     let texture = streak_texture(&mut rng, aw, ah, view.dx_m, view.dy_m, &mut rec);
     let blobs = local_blobs(&mut rng, aw, ah, &view, S1_WAVELENGTH, mix, &mut rec);
 
@@ -259,7 +290,14 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
 
     // Coherence and noise.
     let mut crec = CoherenceRecord::default();
-    let mut gamma = background(&mut rng, aw, ah, view.dx_m, view.dy_m, &dem, negative, &mut crec);
+    let mut gamma = background(
+        &mut rng,
+        (aw, ah),
+        (view.dx_m, view.dy_m),
+        &dem,
+        negative,
+        &mut crec,
+    );
     let gradient = phase_gradient(&defo, aw, ah);
     apply_gradient_loss(&mut gamma, &gradient);
     let sampler = LookSampler::new(cfg.looks.count() as f64);
@@ -271,16 +309,13 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
         };
         aw * ah
     ];
-    moments
-        .par_chunks_mut(aw)
-        .enumerate()
-        .for_each(|(r, row)| {
-            let mut rr = ChaCha8Rng::seed_from_u64(derive(seed, stream::NOISE_ROW, r as u64));
-            for (c, m) in row.iter_mut().enumerate() {
-                let i = r * aw + c;
-                *m = sampler.sample(&mut rr, gamma[i], phase[i]);
-            }
-        });
+    moments.par_chunks_mut(aw).enumerate().for_each(|(r, row)| {
+        let mut rr = ChaCha8Rng::seed_from_u64(derive(seed, stream::NOISE_ROW, r as u64));
+        for (c, m) in row.iter_mut().enumerate() {
+            let i = r * aw + c;
+            *m = sampler.sample(&mut rr, gamma[i], phase[i]);
+        }
+    });
     let filtered = rng.random_bool(cfg.filtered_fraction.clamp(0.0, 1.0));
     let filter = filtered.then(|| FilterRecord {
         alpha: rng.random_range(0.5..1.0),
@@ -296,7 +331,10 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
                 step: f.step,
                 smooth: 3,
             };
-            goldstein(&cross, aw, ah, &p).iter().map(|z| z.arg()).collect()
+            goldstein(&cross, aw, ah, &p)
+                .iter()
+                .map(|z| z.arg())
+                .collect()
         }
         None => cross.iter().map(|z| z.arg()).collect(),
     };
@@ -313,7 +351,9 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
             };
             let low = core
                 .iter()
-                .filter(|&&(c, r, _)| gradient[(r + win.y0) * aw + c + win.x0] > DECORRELATED_GRADIENT)
+                .filter(|&&(c, r, _)| {
+                    gradient[(r + win.y0) * aw + c + win.x0] > DECORRELATED_GRADIENT
+                })
                 .count();
             Basin {
                 bbox: l.bbox,
@@ -325,7 +365,6 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
             }
         })
         .collect();
-    let amplitudes = panels.iter().map(|p| developed_amplitude(p, &view)).collect();
     let crop = |v: &[f32]| -> Vec<f32> {
         (0..cfg.h)
             .flat_map(|r| v[(r + win.y0) * aw + win.x0..][..cfg.w].iter().copied())
@@ -350,6 +389,7 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deformation::render_panel;
 
     fn cfg(negative: bool) -> AreaConfig {
         AreaConfig {
@@ -395,7 +435,10 @@ mod tests {
                             if v >= thr {
                                 let inside = b.bbox.contains(col, r);
                                 if oi == bi {
-                                    assert!(inside, "seed {seed}: pixel ({col},{r}) outside its box");
+                                    assert!(
+                                        inside,
+                                        "seed {seed}: pixel ({col},{r}) outside its box"
+                                    );
                                 } else {
                                     assert!(!inside, "seed {seed}: box {bi} holds basin {oi}");
                                 }
@@ -416,7 +459,11 @@ mod tests {
         let a = simulate(&cfg(true), 3);
         assert!(a.basins.is_empty());
         assert!(a.los.iter().all(|&v| v == 0.0));
-        assert!(a.phase.iter().all(|p| p.abs() <= std::f32::consts::PI + 1e-6));
+        assert!(
+            a.phase
+                .iter()
+                .all(|p| p.abs() <= std::f32::consts::PI + 1e-6)
+        );
         assert!(a.coherence.iter().all(|&g| (0.0..=1.0).contains(&g)));
     }
 

@@ -2,12 +2,14 @@
 //! of the true boxes in map coordinates.
 
 use crate::config::SynthConfig;
-use crate::dataset::{EPSG, area_extra, basin_extra, coco_box, random_georef, scene_paths, write_json};
+use crate::dataset::{
+    EPSG, area_extra, basin_extra, coco_box, random_georef, scene_paths, write_f32, write_json,
+};
 use crate::error::SynthError;
 use crate::picture::{random_style, render};
 use crate::rng::{derive, rng_for, stream};
 use crate::scene::{AreaConfig, MineLayout, SimArea, simulate};
-use raster::{GeoInfo, write_geotiff_f32, write_png_rgb};
+use raster::{GeoInfo, write_png_rgb};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -75,11 +77,16 @@ pub fn write_scene(cfg: &SynthConfig, out: &Path, k: usize) -> Result<usize, Syn
     let geo = random_georef(&mut rng, a.viewing.dx_m, a.viewing.dy_m);
     let [phase, coh, los, png, gj] = scene_paths(out, k);
     let (w, h) = (a.w, a.h);
-    write_geotiff_f32(&phase, w, h, &a.phase, Some(&geo), None)?;
-    write_geotiff_f32(&coh, w, h, &a.coherence, Some(&geo), None)?;
-    write_geotiff_f32(&los, w, h, &a.los, Some(&geo), None)?;
+    write_f32(&phase, w, h, &a.phase, &geo, false)?;
+    write_f32(&coh, w, h, &a.coherence, &geo, false)?;
+    write_f32(&los, w, h, &a.los, &geo, true)?;
     write_png_rgb(&png, w, h, &render(&a.phase, w, h, &style))?;
-    let mut fc = scene_geojson(&a, &geo, cfg.label_threshold.metres(), &format!("scene_{k}"));
+    let mut fc = scene_geojson(
+        &a,
+        &geo,
+        cfg.label_threshold.metres(),
+        &format!("scene_{k}"),
+    );
     if let Value::Object(m) = &mut fc {
         m.insert("scene".into(), Value::Object(area_extra(&a, &style)));
     }
@@ -102,14 +109,22 @@ mod tests {
         };
         let mut a = simulate_scene(&cfg, 0);
         a.basins = vec![Basin {
-            bbox: PixBox { x1: 10, y1: 20, x2: 30, y2: 50 },
+            bbox: PixBox {
+                x1: 10,
+                y1: 20,
+                x2: 30,
+                y2: 50,
+            },
             bbox_half_fringe: None,
             max_abs_los_m: 0.05,
             truncated: false,
             panels: vec![],
             decorrelated_centre: false,
         }];
-        let geo = GeoInfo::new(GeoTransform::north_up(500_000.0, 3_900_000.0, 20.0, -14.0), Some(EPSG));
+        let geo = GeoInfo::new(
+            GeoTransform::north_up(500_000.0, 3_900_000.0, 20.0, -14.0),
+            Some(EPSG),
+        );
         let g = scene_geojson(&a, &geo, 0.0035, "s");
         let ring = &g["features"][0]["geometry"]["coordinates"][0];
         assert_eq!(ring[0], json!([500_200.0, 3_899_720.0]));

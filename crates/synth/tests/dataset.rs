@@ -37,7 +37,11 @@ fn all_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let rel = p.strip_prefix(root).expect("prefix").to_string_lossy().into_owned();
+                let rel = p
+                    .strip_prefix(root)
+                    .expect("prefix")
+                    .to_string_lossy()
+                    .into_owned();
                 out.insert(rel, fs::read(&p).expect("read"));
             }
         }
@@ -109,17 +113,34 @@ fn layout_labels_and_determinism() {
         assert!(im.extra["split"] == "train" || im.extra["split"] == "val");
         let yolo = read_yolo_txt(&a.join(format!("labels/{stem}.txt")), 128, 128).expect("yolo");
         let mut classes = vec![synth::dataset::CLASS_NAME.to_string()];
-        let voc = read_voc_xml(&a.join(format!("voc/{stem}.xml")), &mut classes, false).expect("voc");
-        let anns: Vec<_> = coco.annotations.iter().filter(|x| x.image_id == im.id).collect();
+        let voc =
+            read_voc_xml(&a.join(format!("voc/{stem}.xml")), &mut classes, false).expect("voc");
+        let anns: Vec<_> = coco
+            .annotations
+            .iter()
+            .filter(|x| x.image_id == im.id)
+            .collect();
         assert_eq!(yolo.len(), anns.len());
         assert_eq!(voc.boxes.len(), anns.len());
         assert_eq!(voc.file_name, format!("{stem}.png"));
         for (y, c) in yolo.iter().zip(&anns) {
-            assert!((y.bbox.x1 - c.bbox[0]).abs() < 0.01 && (y.bbox.y2 - c.bbox[1] - c.bbox[3]).abs() < 0.01);
-            for key in ["bbox_half_fringe", "max_los_m", "panel", "truncated", "mine_id"] {
+            assert!(
+                (y.bbox.x1 - c.bbox[0]).abs() < 0.01
+                    && (y.bbox.y2 - c.bbox[1] - c.bbox[3]).abs() < 0.01
+            );
+            for key in [
+                "bbox_half_fringe",
+                "max_los_m",
+                "panel",
+                "truncated",
+                "mine_id",
+            ] {
                 assert!(c.extra.contains_key(key), "annotation lacks {key}");
             }
-            assert!(c.extra["max_los_m"].as_f64().expect("number") >= synth::scene::MIN_VISIBLE_PEAK_M - 1e-6);
+            assert!(
+                c.extra["max_los_m"].as_f64().expect("number")
+                    >= synth::scene::MIN_VISIBLE_PEAK_M - 1e-6
+            );
         }
     }
     let gj: serde_json::Value =

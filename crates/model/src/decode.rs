@@ -408,4 +408,25 @@ mod tests {
             assert_eq!(kept[0], want);
         }
     }
+
+    #[test]
+    fn decode_is_differentiable_through_the_network() {
+        // Training goes forward → decode → loss on an autodiff device; gradients must reach
+        // both the regression and the confidence outputs of the head.
+        let d = Device::flex().autodiff();
+        let cfg = ModelConfig::new(Variant::LightYoloBasin, Scale::N).with_tile(64);
+        let m = crate::Detector::new(&cfg, &d);
+        let x = Tensor::<4>::ones([1, 3, 64, 64], &d);
+        let dec = decode(&m.forward(x), &cfg);
+        let loss = dec.boxes.sum() + dec.obj_logits.sum();
+        let grads = loss.backward();
+        let crate::head::LevelHead::Double(h) = &m.head.levels[0] else {
+            panic!("anchor-free head expected");
+        };
+        for (what, w) in [("reg", &h.reg_pred.weight), ("obj", &h.obj_pred.weight)] {
+            let g = w.grad(&grads).expect("a gradient");
+            let total = g.abs().sum().into_scalar::<f32>();
+            assert!(total.is_finite() && total > 0.0, "{what}: {total}");
+        }
+    }
 }

@@ -209,10 +209,10 @@ fn model_device(model: &Detector) -> Device {
         .unwrap_or_else(Device::flex)
 }
 
-/// Whether the model's tensors live on the pure-Rust CPU backend, where the fast path wins.
+/// Whether the model's tensors live on the pure-Rust CPU backend, where the fast path wins
+/// (device equality ignores autodiff, so a training model counts too).
 fn model_on_cpu(model: &Detector) -> bool {
-    let d = model_device(model);
-    format!("{d:?}").to_ascii_lowercase().contains("flex")
+    model_device(model) == Device::flex()
 }
 
 impl Predictor {

@@ -279,6 +279,38 @@ mod tests {
         assert_eq!(g.len(), 1);
     }
 
+    proptest::proptest! {
+        /// Whatever the layout, each group's box holds all pixels where the sum of its
+        /// members reaches the threshold, and no such pixel of another group.
+        #[test]
+        fn boxes_are_exclusive_and_complete(
+            blobs in proptest::collection::vec((0usize..90, 0usize..90, 4usize..40, 4usize..40, 0.2f32..2.0), 1..6)
+        ) {
+            let patches: Vec<Option<Patch>> =
+                blobs.iter().map(|&(x, y, w, h, a)| Some(blob(x, y, w, h, a))).collect();
+            let thr = 0.3;
+            let groups = group_panels(&patches, WIN, thr);
+            for (gi, (members, mask)) in groups.iter().enumerate() {
+                let b = mask.bbox.expect("visible groups only");
+                for (gj, (others, _)) in groups.iter().enumerate() {
+                    for r in 0..WIN.h {
+                        for c in 0..WIN.w {
+                            let v: f32 = others
+                                .iter()
+                                .filter_map(|&m| patches[m].as_ref())
+                                .map(|p| p.at(c, r))
+                                .sum();
+                            if v.abs() >= thr {
+                                proptest::prop_assert_eq!(b.contains(c, r), gi == gj);
+                            }
+                        }
+                    }
+                }
+                proptest::prop_assert!(!members.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn tiny_and_edge_cut_basins() {
         let patches = vec![

@@ -204,6 +204,12 @@ fn mine_centres<R: Rng>(rng: &mut R, cfg: &AreaConfig, view: &Viewing) -> Vec<(f
     centres
 }
 
+/// Interferometric phase (rad, unwrapped) of a LOS displacement, the project's convention
+/// (`insar::los_to_phase`: −4π d/λ, Sentinel-1 C band).
+pub fn deformation_phase(d_m: f32) -> f32 {
+    insar::los_to_phase(d_m as f64, S1_WAVELENGTH) as f32
+}
+
 /// Simulates one area from its seed.
 pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -279,8 +285,7 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
     let texture = streak_texture(&mut rng, aw, ah, view.dx_m, view.dy_m, &mut rec);
     let blobs = local_blobs(&mut rng, aw, ah, &view, S1_WAVELENGTH, mix, &mut rec);
 
-    let k = (-4.0 * std::f64::consts::PI / S1_WAVELENGTH) as f32;
-    let defo: Vec<f32> = los.iter().map(|&d| k * d).collect();
+    let defo: Vec<f32> = los.iter().map(|&d| deformation_phase(d)).collect();
     let mut phase: Vec<f32> = (0..aw * ah)
         .map(|i| defo[i] + smooth.data[i] + texture.data[i])
         .collect();
@@ -452,6 +457,27 @@ mod tests {
             // sub-threshold ones may add a little).
             assert_eq!(a.los.len(), c.w * c.h);
         }
+    }
+
+    #[test]
+    fn half_a_wavelength_of_los_is_one_full_cycle() {
+        // Two-way path: λ/2 of motion changes the range by λ, i.e. 2π of phase.
+        let d = (S1_WAVELENGTH / 2.0) as f32;
+        let phi = deformation_phase(d);
+        assert!(
+            (phi.abs() - 2.0 * std::f32::consts::PI).abs() < 1e-5,
+            "{phi}"
+        );
+        // Motion towards the satellite shortens the path: negative phase.
+        assert!(phi < 0.0);
+        // A constant field of λ/2 wraps to zero everywhere (one whole fringe).
+        assert!(insar::wrap(phi).abs() < 1e-5);
+        assert!(
+            (insar::los_to_phase(S1_WAVELENGTH / 2.0, S1_WAVELENGTH).abs()
+                - 2.0 * std::f64::consts::PI)
+                .abs()
+                < 1e-12
+        );
     }
 
     #[test]

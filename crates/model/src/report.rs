@@ -299,7 +299,12 @@ mod tests {
             let (r, burn_count) = report(&cfg);
             assert_eq!(r.params, want, "{}", cfg.name());
             // burn's `num_params` also visits the BN running mean and variance.
-            assert_eq!(burn_count * 4, r.weights_bytes, "burn's count for {}", cfg.name());
+            assert_eq!(
+                burn_count * 4,
+                r.weights_bytes,
+                "burn's count for {}",
+                cfg.name()
+            );
         }
     }
 

@@ -100,4 +100,35 @@ mod tests {
         let cfg = ModelConfig::new(Variant::YoloBasin, Scale::N).with_tile(50);
         assert!(Detector::try_new(&cfg, &Device::flex()).is_err());
     }
+
+    #[test]
+    fn eval_outputs_do_not_depend_on_the_batch() {
+        // In eval mode BatchNorm uses running statistics: image 2 of a batch must come out
+        // as it does alone (a test that also catches layout slips in reshapes).
+        let d = Device::flex();
+        let cfg = ModelConfig::new(Variant::Yolov5, Scale::N).with_tile(64);
+        let m = Detector::new(&cfg, &d).valid();
+        let x = Tensor::<4>::random(
+            [2, 3, 64, 64],
+            burn::tensor::Distribution::Uniform(-1.0, 1.0),
+            &d,
+        );
+        let both = m.forward(x.clone());
+        let second = m.forward(x.narrow(0, 1, 1));
+        for (a, b) in both.levels.into_iter().zip(second.levels) {
+            let a: Vec<f32> = a
+                .raw
+                .narrow(0, 1, 1)
+                .into_data()
+                .try_into_vec()
+                .expect("f32");
+            let b: Vec<f32> = b.raw.into_data().try_into_vec().expect("f32");
+            let worst = a
+                .iter()
+                .zip(&b)
+                .map(|(u, v)| (u - v).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-4, "max difference {worst}");
+        }
+    }
 }

@@ -12,12 +12,12 @@ use crate::KernelError;
 use crate::act::{Activation, bias_act};
 
 /// Enough tiles to keep a few cores busy and balanced.
-const MIN_TILES: usize = 16;
+const MIN_TILES: usize = 8;
 /// Tiles narrower or shorter than these cost more in packing and call overhead than they
 /// gain in balance.
-const MIN_TILE_N: usize = 128;
+const MIN_TILE_N: usize = 256;
 const MIN_TILE_M: usize = 32;
-const MAX_TILE_N: usize = 1024;
+const MAX_TILE_N: usize = 2048;
 /// Tile edges are kept multiples of this, the width of `gemm`'s register blocks.
 const ALIGN: usize = 16;
 

@@ -87,15 +87,18 @@ struct Neck {
 }
 
 #[derive(Debug, Clone)]
+struct DoubleHead {
+    stem: ConvLayer,
+    reg: Vec<SpatialLayer>,
+    reg_pred: ConvLayer,
+    obj: Vec<SpatialLayer>,
+    obj_pred: ConvLayer,
+}
+
+#[derive(Debug, Clone)]
 enum Head {
     Coupled(ConvLayer),
-    Double {
-        stem: ConvLayer,
-        reg: Vec<SpatialLayer>,
-        reg_pred: ConvLayer,
-        obj: Vec<SpatialLayer>,
-        obj_pred: ConvLayer,
-    },
+    Double(Box<DoubleHead>),
 }
 
 /// A [`Detector`] folded for inference on the CPU kernels.
@@ -273,13 +276,13 @@ fn fold_head(h: &LevelHead, name: &str) -> Result<Head, FastError> {
                     .map(|(i, c)| SpatialLayer::from_block(c, &format!("{name}.{branch}.{i}")))
                     .collect::<Result<Vec<_>, _>>()
             };
-            Ok(Head::Double {
+            Ok(Head::Double(Box::new(DoubleHead {
                 stem: ConvLayer::from_block(&d.stem, &format!("{name}.stem"))?,
                 reg: branch(&d.reg_convs, "reg_convs")?,
                 reg_pred: ConvLayer::from_bare(&d.reg_pred, &format!("{name}.reg_pred"))?,
                 obj: branch(&d.obj_convs, "obj_convs")?,
                 obj_pred: ConvLayer::from_bare(&d.obj_pred, &format!("{name}.obj_pred"))?,
-            })
+            })))
         }
     }
 }
@@ -289,13 +292,14 @@ fn fold_head(h: &LevelHead, name: &str) -> Result<Head, FastError> {
 fn head_forward(head: &Head, x: &Tensor) -> Result<Tensor, FastError> {
     match head {
         Head::Coupled(c) => c.run(x),
-        Head::Double {
-            stem,
-            reg,
-            reg_pred,
-            obj,
-            obj_pred,
-        } => {
+        Head::Double(d) => {
+            let DoubleHead {
+                stem,
+                reg,
+                reg_pred,
+                obj,
+                obj_pred,
+            } = d.as_ref();
             let s = stem.run(x)?;
             let chain = |convs: &[SpatialLayer]| convs.iter().try_fold(s.clone(), |y, c| c.run(&y));
             let (r, o) = (chain(reg)?, chain(obj)?);

@@ -94,13 +94,13 @@ fn print_report(r: &BenchReport) {
     );
     println!("  speed-up     {:8.2}×", r.speedup());
     println!(
-        "  agreement    max |fast − burn| = {:.1e} of max |burn|",
-        r.max_rel_diff
+        "  agreement    max |fast − burn| = {:.1e} of max |burn| = {:.2e}",
+        r.max_rel_diff, r.output_scale
     );
     println!(
-        "  peak memory  (VmHWM during one forward) burn {}, fast {}; resident before {}",
-        mib(r.burn_peak_kib),
+        "  peak memory  (VmHWM during a first forward) fast {}, burn {}; resident before {}",
         mib(r.fast_peak_kib),
+        mib(r.burn_peak_kib),
         mib(r.base_rss_kib)
     );
 }

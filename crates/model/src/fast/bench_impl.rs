@@ -26,9 +26,12 @@ pub struct BenchReport {
     pub fast_range_ms: (f64, f64),
     /// Largest |fast − burn| over all raw outputs, relative to the largest |burn|.
     pub max_rel_diff: f64,
-    /// Peak resident memory (VmHWM, KiB) during one forward of each path, the process's
-    /// resident memory before it included (weights, the other path's net). `None` where
-    /// /proc does not offer it.
+    /// Largest |burn| output: a tiny or constant output (untrained weights whose
+    /// activations die out) makes `max_rel_diff` say little.
+    pub output_scale: f64,
+    /// Peak resident memory (VmHWM, KiB) during the first forward of each path (fast
+    /// first), the process's resident memory before it included (weights of both nets).
+    /// `None` where /proc does not offer it.
     pub burn_peak_kib: Option<u64>,
     pub fast_peak_kib: Option<u64>,
     /// Resident memory (VmRSS, KiB) before those forwards.
@@ -62,8 +65,19 @@ pub fn bench_infer(
     };
     let fast_once = || fast.forward(&x, 1, tile, tile);
 
-    let reference = burn_once();
-    let ours = fast_once()?;
+    // Memory first, while the heap has not yet been grown by dozens of forwards (the
+    // allocator keeps freed pages resident, which would hide a later peak).
+    let base_rss_kib = proc_status_kib("VmRSS:");
+    let mut ours = Vec::new();
+    let fast_peak_kib = peak_of(|| {
+        ours = fast_once()?;
+        Ok(())
+    })?;
+    let mut reference = Vec::new();
+    let burn_peak_kib = peak_of(|| {
+        reference = burn_once();
+        Ok(())
+    })?;
     for _ in 0..warmup {
         burn_once();
         fast_once()?;
@@ -78,13 +92,6 @@ pub fn bench_infer(
         fast_t.push(ms(t));
     }
 
-    let base_rss_kib = proc_status_kib("VmRSS:");
-    let fast_peak_kib = peak_of(|| fast_once().map(|_| ()))?;
-    let burn_peak_kib = peak_of(|| {
-        burn_once();
-        Ok(())
-    })?;
-
     let (burn_ms, burn_range_ms) = median_and_range(&mut burn_t);
     let (fast_ms, fast_range_ms) = median_and_range(&mut fast_t);
     Ok(BenchReport {
@@ -98,6 +105,7 @@ pub fn bench_infer(
         burn_range_ms,
         fast_range_ms,
         max_rel_diff: max_rel_diff(&reference, &ours),
+        output_scale: max_abs(&reference),
         burn_peak_kib,
         fast_peak_kib,
         base_rss_kib,
@@ -151,6 +159,13 @@ pub(super) fn max_rel_diff(a: &[crate::decode::LevelRaw], b: &[crate::decode::Le
         }
     }
     worst / scale.max(f64::MIN_POSITIVE)
+}
+
+fn max_abs(levels: &[crate::decode::LevelRaw]) -> f64 {
+    levels
+        .iter()
+        .flat_map(|l| &l.data)
+        .fold(0.0, |m, v| m.max((*v as f64).abs()))
 }
 
 /// A field of /proc/self/status in KiB (Linux only; `None` elsewhere).

@@ -227,14 +227,15 @@ fn refuses_bad_input() {
     assert!(fast.forward(&[], 0, 64, 64).is_err());
 }
 
-/// `cargo test -p model --release fast::tests::bench -- --ignored --nocapture`: prints
-/// the batch-1 timings at 416 (a measurement, not a check).
+/// `cargo test -p model fast::tests::bench -- --ignored --nocapture`: prints the batch-1
+/// timings at 416 of the S networks (a measurement, not a check; `yolo-basin bench infer`
+/// is the user-facing twin).
 #[test]
 #[ignore = "a benchmark: run on purpose, on an idle machine"]
-fn bench_light_s_416() {
-    for variant in Variant::ALL {
+fn bench_s_networks_at_416() {
+    for (i, variant) in Variant::ALL.into_iter().enumerate() {
         let cfg = ModelConfig::new(variant, Scale::S);
-        let det = Detector::new(&cfg, &device());
+        let det = randomise_bn(Detector::new(&cfg, &device()), i as u64);
         let r = bench_infer(&det, 416, 15, 3).expect("runs");
         println!("{r:?}  speedup {:.2}×", r.speedup());
     }

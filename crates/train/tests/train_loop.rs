@@ -88,6 +88,8 @@ fn resumed_run_equals_uninterrupted_run() {
     // The log has one row per step, none repeated by the resume.
     let log = std::fs::read_to_string(b.join("log.csv")).expect("log");
     assert_eq!(log.lines().count(), 1 + 4);
+    let _ = std::fs::remove_dir_all(&base);
+    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[test]
@@ -128,6 +130,8 @@ fn overfits_a_few_tiles_and_finds_their_basins() {
         Detector::new(&cfg.model, &Device::flex()).num_params()
     );
     assert!(out.join("curves.png").is_file());
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[test]

@@ -20,6 +20,17 @@ use train::{AssignerKind, DeviceKind, IouKind, ObjLoss, TrainConfig};
 /// Example: `yolo-basin train --data sim/ --out runs/light-s --max-iter 20000 --batch 8`;
 /// after an interruption, `yolo-basin train --out runs/light-s --resume`.
 #[derive(clap::Args)]
+#[command(after_help = "\
+The data set is the simulator's folder (images/, coherence/, labels/, annotations.json, splits/) \
+or your own: GeoTIFF phase tiles or PNG/JPEG pictures with YOLO txt, LabelImg VOC XML or COCO \
+JSON labels (without splits/, every tenth image validates).
+
+The run folder gets last.ckpt (resumable), best.safetensors (best validation mAP, EMA weights: \
+give it to predict/detect), last.safetensors, log.csv, curves.png, report.json, config.json.
+
+Examples:
+  yolo-basin train --data sim/ --out runs/light-s --max-iter 20000 --batch 8
+  yolo-basin train --out runs/light-s --resume")]
 pub struct Args {
     /// Data set folder.
     #[arg(long, required_unless_present = "resume")]

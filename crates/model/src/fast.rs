@@ -15,6 +15,7 @@ mod layers;
 pub use bench_impl::{BenchReport, bench_infer, peak_rss_kib};
 
 use kernels::{KernelError, Shape, Tensor};
+use rayon::prelude::*;
 
 use crate::config::{ModelConfig, STRIDES};
 use crate::decode::{HostPrediction, LevelRaw, decode_host};
@@ -144,8 +145,10 @@ impl FastNet {
         let input = check_input(x, batch, h, w)?;
         let [p3, p4, p5] = self.backbone_forward(&input)?;
         let features = self.neck_forward(p3, p4, p5)?;
+        // The three levels, and below the two branches of a double head, run side by side:
+        // the coarse levels' GEMMs are too small to keep every core busy on their own.
         features
-            .iter()
+            .par_iter()
             .zip(&self.heads)
             .zip(STRIDES)
             .map(|((f, head), stride)| {
@@ -302,7 +305,8 @@ fn head_forward(head: &Head, x: &Tensor) -> Result<Tensor, FastError> {
             } = d.as_ref();
             let s = stem.run(x)?;
             let chain = |convs: &[SpatialLayer]| convs.iter().try_fold(s.clone(), |y, c| c.run(&y));
-            let (r, o) = (chain(reg)?, chain(obj)?);
+            let (r, o) = rayon::join(|| chain(reg), || chain(obj));
+            let (r, o) = (r?, o?);
             let shape = r.shape();
             let c = reg_pred.c_out() + obj_pred.c_out();
             let mut out = Tensor::zeros(Shape::new(shape.n, c, shape.h, shape.w));

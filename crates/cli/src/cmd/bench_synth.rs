@@ -38,7 +38,10 @@ pub struct Args {
 
 fn scratch_dir(args: &Args, tag: &str) -> PathBuf {
     let base = args.scratch.clone().unwrap_or_else(std::env::temp_dir);
-    base.join(format!("yolo-basin-bench-synth-{}-{tag}", std::process::id()))
+    base.join(format!(
+        "yolo-basin-bench-synth-{}-{tag}",
+        std::process::id()
+    ))
 }
 
 fn time_tiles(cfg: &SynthConfig, dir: &Path) -> anyhow::Result<(f64, synth::Summary)> {

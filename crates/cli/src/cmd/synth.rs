@@ -89,8 +89,9 @@ fn parse_split(s: &str) -> Result<[f64; 3], String> {
 }
 
 fn parse_threshold(s: &str) -> Result<Threshold, String> {
-    Threshold::parse(s)
-        .ok_or_else(|| format!("`{s}`: expected metres (0.0035, 3.5mm) or a fraction of λ (lambda/16)"))
+    Threshold::parse(s).ok_or_else(|| {
+        format!("`{s}`: expected metres (0.0035, 3.5mm) or a fraction of λ (lambda/16)")
+    })
 }
 
 fn parse_colormap(s: &str) -> Result<insar::Colormap, String> {
@@ -146,9 +147,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     cfg.validate().context("invalid synth options")?;
     let pb = ProgressBar::new((cfg.tiles + cfg.scenes) as u64);
     pb.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} tiles+scenes ({eta} left)")
-            .context("progress bar template")?
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} tiles+scenes ({eta} left)",
+        )
+        .context("progress bar template")?
+        .progress_chars("=> "),
     );
     let t0 = std::time::Instant::now();
     let summary = pool(args.threads)?

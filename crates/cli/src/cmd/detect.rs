@@ -95,12 +95,17 @@ pub fn bundled(path: &str) -> PathBuf {
     if p.exists() {
         return p;
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 pub fn run(args: Args) -> Result<()> {
     let scene = args.scene.clone().unwrap_or_else(|| bundled(DEFAULT_SCENE));
-    let weights = args.weights.clone().unwrap_or_else(|| bundled(DEFAULT_WEIGHTS));
+    let weights = args
+        .weights
+        .clone()
+        .unwrap_or_else(|| bundled(DEFAULT_WEIGHTS));
     let device = model::device::select_device(&args.device)?;
     let (net, header) = model::load_weights(&weights, &device)
         .with_context(|| format!("loading model weights {}", weights.display()))?;
@@ -199,7 +204,12 @@ fn write_outputs(dir: &Path, scene: &Path, basins: &[Basin], geo: Option<&GeoRef
     let results = coco_results(basins, 1, 1);
     std::fs::write(&coco, serde_json::to_string_pretty(&results)?)
         .with_context(|| format!("writing {}", coco.display()))?;
-    println!("wrote {}, {}, {}", gj.display(), csv.display(), coco.display());
+    println!(
+        "wrote {}, {}, {}",
+        gj.display(),
+        csv.display(),
+        coco.display()
+    );
     Ok(())
 }
 
@@ -208,14 +218,20 @@ fn basin(d: &Detection, geo: Option<&GeoRef>) -> Basin {
     let mut b = Basin::from(*d);
     if let Some(g) = geo.filter(|g| !g.is_geographic()) {
         let BBox { x1, y1, x2, y2 } = d.bbox;
-        b.stats.insert("width_m".into(), ((x2 - x1) * g.transform[1].abs()).into());
-        b.stats.insert("height_m".into(), ((y2 - y1) * g.transform[5].abs()).into());
+        b.stats
+            .insert("width_m".into(), ((x2 - x1) * g.transform[1].abs()).into());
+        b.stats
+            .insert("height_m".into(), ((y2 - y1) * g.transform[5].abs()).into());
     }
     b
 }
 
 /// The model's three input planes of one tile; no-data pixels carry no phase.
-fn encode_tile(t: &TileData, kind: InputKind, goldstein: f32) -> Result<Vec<f32>, model::ModelError> {
+fn encode_tile(
+    t: &TileData,
+    kind: InputKind,
+    goldstein: f32,
+) -> Result<Vec<f32>, model::ModelError> {
     let s = t.tile.size;
     let n = s * s;
     match kind {
@@ -325,7 +341,9 @@ impl SceneSource {
                 .iter()
                 .map(|&d| insar::wrap(insar::los_to_phase(d as f64, self.wavelength) as f32))
                 .collect(),
-            (Pixels::U8(_), k) => bail!("{name} holds 8-bit pixels, not phase: use --kind picture (was {k:?})"),
+            (Pixels::U8(_), k) => {
+                bail!("{name} holds 8-bit pixels, not phase: use --kind picture (was {k:?})")
+            }
             (p, k) => bail!("{name}: cannot read {} data as {k:?}", p.type_name()),
         })
     }

@@ -8,7 +8,7 @@ use detect_core::bbox::{BBox, Detection};
 use detect_core::eval::{EvalOptions, evaluate};
 use detect_core::labels::{CocoDataset, CocoResult, ImageLabels, LabeledBox};
 use detect_core::nms::nms;
-use model::{Detector, decode};
+use model::{Detector, PredictParams, Predictor, decode};
 
 use crate::data::loader::EncodedSample;
 use crate::data::{DataError, Dataset, eval_sample};
@@ -38,6 +38,8 @@ pub enum EvalFailure {
     Data(#[from] DataError),
     #[error("evaluation: {0}")]
     Eval(#[from] detect_core::eval::EvalError),
+    #[error(transparent)]
+    Model(#[from] model::ModelError),
 }
 
 fn host(t: Tensor<2>) -> Vec<f32> {
@@ -47,7 +49,8 @@ fn host(t: Tensor<2>) -> Vec<f32> {
         .expect("converted to f32 just above")
 }
 
-/// Detections per image of one encoded batch `[B, 3, tile, tile]`.
+/// Detections per image of one encoded batch `[B, 3, tile, tile]` by the plain burn network
+/// in whatever mode `model` is in (validation itself goes through `model::Predictor`).
 pub fn detect_batch(
     model: &Detector,
     images: Vec<f32>,
@@ -128,7 +131,8 @@ fn load_chunk(
     })
 }
 
-/// mAP of `model` (put in eval mode by the caller) on the validation data set.
+/// mAP of `model` (put in eval mode by the caller) on the validation data set, detected as
+/// `yolo-basin predict` does (model::Predictor: the folded fast path on the CPU).
 pub fn validate(
     model: &Detector,
     ds: &Dataset,
@@ -136,6 +140,11 @@ pub fn validate(
     batch: usize,
     workers: usize,
 ) -> Result<EvalSummary, EvalFailure> {
+    let predictor = Predictor::new(model)?.with_params(PredictParams {
+        score_threshold: SCORE_THRESHOLD as f64,
+        iou_threshold: NMS_IOU,
+        max_detections: MAX_DETS,
+    });
     let mut labels = Vec::with_capacity(ds.items.len());
     let mut results = Vec::new();
     let mut start = 0;
@@ -162,10 +171,8 @@ pub fn validate(
             });
         }
         let first_id = start as u64 + 1;
-        for (k, dets) in detect_batch(model, images, chunk.len(), tile)
-            .into_iter()
-            .enumerate()
-        {
+        let detections = predictor.predict(&images, chunk.len(), tile, tile)?;
+        for (k, dets) in detections.into_iter().enumerate() {
             results.extend(dets.into_iter().map(|d| CocoResult {
                 image_id: first_id + k as u64,
                 category_id: 1,

@@ -4,7 +4,7 @@
 use crate::config::SynthConfig;
 use crate::error::SynthError;
 use crate::labels::PixBox;
-use crate::picture::{RenderStyle, random_style, render};
+use crate::picture::{RenderStyle, random_style, render, write_png_fast};
 use crate::rng::{derive, rng_for, stream};
 use crate::scene::{AreaConfig, MineLayout, SimArea, simulate};
 use detect_core::BBox;
@@ -14,9 +14,7 @@ use detect_core::labels::coco::{
 use detect_core::labels::{ImageLabels, LabeledBox, VocMeta, write_voc_xml, write_yolo_txt};
 use rand::Rng;
 use rand::seq::SliceRandom;
-use raster::{
-    Compression, GeoInfo, GeoTransform, Pixels, Raster, WriteOptions, write_geotiff, write_png_rgb,
-};
+use raster::{Compression, GeoInfo, GeoTransform, Pixels, Raster, WriteOptions, write_geotiff};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use std::fs;
@@ -231,7 +229,7 @@ fn write_tile(
         true,
     )?;
     let png_name = format!("{stem}.png");
-    write_png_rgb(
+    write_png_fast(
         &out.join("png").join(&png_name),
         w,
         h,

@@ -1,10 +1,12 @@
 //! Rendered pictures of simulated phase: the random choice of palette, offset and cycle
 //! direction that users' pictures vary in, and box overlays for previews.
 
+use crate::error::SynthError;
 use crate::labels::PixBox;
 use insar::{Colormap, render_phase};
 use rand::Rng;
 use serde::Serialize;
+use std::path::Path;
 
 /// How a picture was drawn.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -52,6 +54,26 @@ pub fn render(phase: &[f32], w: usize, h: usize, s: &RenderStyle) -> Vec<u8> {
     render_phase(phase, w, h, s.colormap, s.offset_rad, s.reverse)
 }
 
+/// Writes an 8-bit RGB PNG with the fast (fdeflate) compressor: a simulated picture is
+/// mostly noise-like texture, where the default level costs several times the time for a
+/// few per cent of size, and whole scenes are hundreds of megabytes of pixels.
+pub fn write_png_fast(path: &Path, w: usize, h: usize, rgb: &[u8]) -> Result<(), SynthError> {
+    let io = |e: std::io::Error| SynthError::io(path, e);
+    let enc_err = |e: png::EncodingError| SynthError::io(path, std::io::Error::other(e));
+    let (wu, hu) = (
+        u32::try_from(w).map_err(|e| io(std::io::Error::other(e)))?,
+        u32::try_from(h).map_err(|e| io(std::io::Error::other(e)))?,
+    );
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), wu, hu);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::Fast);
+    let mut writer = enc.write_header().map_err(enc_err)?;
+    writer.write_image_data(rgb).map_err(enc_err)?;
+    writer.finish().map_err(enc_err)
+}
+
 /// Draws a box outline (`thick` px, inside the box) into an RGB picture.
 pub fn draw_box(rgb: &mut [u8], w: usize, h: usize, b: &PixBox, color: [u8; 3], thick: usize) {
     let mut put = |c: usize, r: usize| {
@@ -94,6 +116,20 @@ mod tests {
         let red = |c: usize, r: usize| rgb[3 * (r * w + c)] == 255;
         assert!(red(2, 1) && red(5, 1) && red(2, 4) && red(5, 4) && red(3, 4));
         assert!(!red(3, 2) && !red(6, 1) && !red(1, 1));
+    }
+
+    #[test]
+    fn fast_png_reads_back() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("t.png");
+        let rgb: Vec<u8> = (0..5 * 3 * 3).map(|i| (i * 17 % 256) as u8).collect();
+        write_png_fast(&p, 5, 3, &rgb).expect("write");
+        let pic = raster::read_picture(&p).expect("read");
+        assert_eq!((pic.width, pic.height), (5, 3));
+        let raster::Pixels::U8(back) = pic.pixels else {
+            panic!("not 8-bit")
+        };
+        assert_eq!(back, rgb);
     }
 
     #[test]

@@ -6,10 +6,10 @@ use crate::dataset::{
     EPSG, area_extra, basin_extra, coco_box, random_georef, scene_paths, write_f32, write_json,
 };
 use crate::error::SynthError;
-use crate::picture::{random_style, render};
+use crate::picture::{random_style, render, write_png_fast};
 use crate::rng::{derive, rng_for, stream};
 use crate::scene::{AreaConfig, MineLayout, SimArea, simulate};
-use raster::{GeoInfo, write_png_rgb};
+use raster::GeoInfo;
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -80,7 +80,7 @@ pub fn write_scene(cfg: &SynthConfig, out: &Path, k: usize) -> Result<usize, Syn
     write_f32(&phase, w, h, &a.phase, &geo, false)?;
     write_f32(&coh, w, h, &a.coherence, &geo, false)?;
     write_f32(&los, w, h, &a.los, &geo, true)?;
-    write_png_rgb(&png, w, h, &render(&a.phase, w, h, &style))?;
+    write_png_fast(&png, w, h, &render(&a.phase, w, h, &style))?;
     let mut fc = scene_geojson(
         &a,
         &geo,

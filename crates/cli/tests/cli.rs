@@ -1,0 +1,177 @@
+//! The `yolo-basin` binary driven end to end on small simulated data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_yolo-basin"))
+}
+
+/// A fresh scratch folder per test (removed first if a previous run left it).
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("yolo-basin-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "command failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn fail(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("the binary runs");
+    assert!(!out.status.success(), "command should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).expect("json file")).expect("valid json")
+}
+
+/// Ground-truth boxes of a COCO data set as results, each moved by `shift` pixels.
+fn gt_as_results(gt: &Value, shift: f64) -> Value {
+    let anns = gt["annotations"].as_array().expect("annotations");
+    Value::Array(
+        anns.iter()
+            .map(|a| {
+                let b = a["bbox"].as_array().expect("bbox");
+                let f = |i: usize| b[i].as_f64().expect("number");
+                json!({
+                    "image_id": a["image_id"],
+                    "category_id": a["category_id"],
+                    "bbox": [f(0) + shift, f(1) + shift, f(2), f(3)],
+                    "score": 1.0,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn stat(report: &Value, name: &str) -> f64 {
+    report["stats"]
+        .as_array()
+        .expect("stats")
+        .iter()
+        .find(|s| s["name"] == name)
+        .and_then(|s| s["value"].as_f64())
+        .expect("stat present")
+}
+
+#[test]
+fn synth_then_eval_gt_as_detections_gives_map_one_and_jitter_lowers_it() {
+    let dir = scratch("synth-eval");
+    let data = dir.join("sim");
+    run(bin()
+        .args([
+            "synth",
+            "--tiles",
+            "12",
+            "--tile-size",
+            "128",
+            "--scenes",
+            "0",
+        ])
+        .args(["--seed", "3", "--threads", "2", "--out"])
+        .arg(&data));
+    for sub in ["images", "png", "labels", "voc", "los", "splits"] {
+        assert!(data.join(sub).is_dir(), "{sub}/ written");
+    }
+    let gt_path = data.join("annotations.json");
+    let gt = read_json(&gt_path);
+    assert!(
+        !gt["annotations"]
+            .as_array()
+            .expect("annotations")
+            .is_empty()
+    );
+
+    let exact = dir.join("exact.json");
+    std::fs::write(&exact, gt_as_results(&gt, 0.0).to_string()).expect("write");
+    let report = dir.join("exact-report.json");
+    run(bin()
+        .args(["eval", "--gt"])
+        .arg(&gt_path)
+        .arg("--dets")
+        .arg(&exact)
+        .arg("--out")
+        .arg(&report));
+    let r = read_json(&report);
+    assert!(
+        (stat(&r, "AP") - 1.0).abs() < 1e-12,
+        "mAP of the truth is 1"
+    );
+
+    let jittered = dir.join("jittered.json");
+    std::fs::write(&jittered, gt_as_results(&gt, 4.0).to_string()).expect("write");
+    let report = dir.join("jitter-report.json");
+    run(bin()
+        .args(["eval", "--gt"])
+        .arg(&gt_path)
+        .arg("--dets")
+        .arg(&jittered)
+        .arg("--out")
+        .arg(&report));
+    let map = stat(&read_json(&report), "AP");
+    assert!(map < 0.95, "boxes moved by 4 px score lower (mAP {map})");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn eval_names_the_file_and_line_of_a_bad_label() {
+    let dir = scratch("bad-label");
+    let labels = dir.join("labels");
+    std::fs::create_dir_all(&labels).expect("mkdir");
+    std::fs::write(labels.join("t1.txt"), "0 0.5 0.5 0.2 0.2\n0 0.5 0.5 0.2\n").expect("write");
+    let dets = dir.join("dets.json");
+    std::fs::write(&dets, "[]").expect("write");
+    let err = fail(
+        bin()
+            .args(["eval", "--format", "yolo", "--size", "416", "--labels-dir"])
+            .arg(&labels)
+            .arg("--dets")
+            .arg(&dets),
+    );
+    assert!(err.contains("t1.txt"), "names the file: {err}");
+    assert!(err.contains('2'), "names the line: {err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn detect_refuses_missing_weights_with_the_path() {
+    let dir = scratch("no-weights");
+    let missing = dir.join("nope.safetensors");
+    let err = fail(
+        bin()
+            .arg("detect")
+            .arg("--weights")
+            .arg(&missing)
+            .arg("--out-dir")
+            .arg(&dir),
+    );
+    assert!(
+        err.contains("nope.safetensors"),
+        "names the weights file: {err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_teaches_every_subcommand() {
+    for sub in [
+        "detect", "synth", "train", "eval", "predict", "info", "raster", "phase", "bench",
+    ] {
+        let out = run(bin().args([sub, "--help"]));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage"), "{sub} --help prints usage");
+    }
+}

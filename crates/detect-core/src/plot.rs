@@ -26,7 +26,9 @@ pub enum PlotError {
     Font,
 }
 
-fn ensure_font() -> Result<(), PlotError> {
+/// Registers the bundled font with plotters (once per process); any plot in the workspace
+/// calls this before drawing text.
+pub fn ensure_font() -> Result<(), PlotError> {
     // plotters keeps one font registry per process: register once, remember the outcome.
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| register_font(FAMILY, FontStyle::Normal, FONT).is_ok());

@@ -5,22 +5,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
-use plotters::style::{FontStyle, register_font};
 
-/// detect-core's bundled DejaVu Sans (its licence is beside it there), so the curves need
-/// no system fonts either.
-const FONT: &[u8] = include_bytes!("../../detect-core/assets/DejaVuSans.ttf");
-
+/// Text uses detect-core's bundled DejaVu Sans, registered once per process there.
 fn ensure_font() -> Result<(), String> {
-    // plotters keeps one registry per process; registering the same family twice is harmless.
-    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let ok =
-        *REGISTERED.get_or_init(|| register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
-    if ok {
-        Ok(())
-    } else {
-        Err("the bundled font could not be loaded".into())
-    }
+    detect_core::plot::ensure_font().map_err(|e| e.to_string())
 }
 
 /// One row of the log.

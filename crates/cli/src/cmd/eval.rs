@@ -49,7 +49,12 @@ Examples:
 pub struct Args {
     /// Ground truth: a COCO data set JSON (images, annotations with bbox/area/iscrowd,
     /// categories).
-    #[arg(long, value_name = "FILE", conflicts_with = "labels_dir", required_unless_present = "labels_dir")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "labels_dir",
+        required_unless_present = "labels_dir"
+    )]
     pub gt: Option<PathBuf>,
 
     /// Ground truth: a folder with one label file per picture (see --format).
@@ -101,7 +106,10 @@ pub struct Args {
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("expected WIDTHxHEIGHT or one number, got {s:?}");
     let (w, h) = match s.split_once(['x', 'X']) {
-        Some((w, h)) => (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?),
+        Some((w, h)) => (
+            w.trim().parse().map_err(|_| bad())?,
+            h.trim().parse().map_err(|_| bad())?,
+        ),
         None => {
             let n = s.trim().parse().map_err(|_| bad())?;
             (n, n)
@@ -140,7 +148,8 @@ fn load_ground_truth(args: &Args) -> anyhow::Result<CocoDataset> {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let gt = load_ground_truth(&args)?;
-    let dets = read_coco_results(&args.dets, Some(&gt)).context("reading the detections (--dets)")?;
+    let dets =
+        read_coco_results(&args.dets, Some(&gt)).context("reading the detections (--dets)")?;
     let opts = EvalOptions::with_max_dets(args.max_dets, args.score_threshold);
     let report = evaluate(&gt, &dets, &opts).context("evaluating")?;
     print!("{}", report.to_table());

@@ -121,9 +121,16 @@ fn multilook(a: MultilookArgs) -> anyhow::Result<()> {
     let (data, ow, oh) = insar::try_multilook(&input.data, w, h, a.looks_x, a.looks_y)
         .with_context(|| format!("multilooking {}", a.input.display()))?;
     if ow == 0 || oh == 0 {
-        bail!("{w}×{h} pixels hold no full {}×{} block", a.looks_x, a.looks_y);
+        bail!(
+            "{w}×{h} pixels hold no full {}×{} block",
+            a.looks_x,
+            a.looks_y
+        );
     }
-    let geo = input.raster.geo.map(|g| scaled_geo(&g, a.looks_x, a.looks_y));
+    let geo = input
+        .raster
+        .geo
+        .map(|g| scaled_geo(&g, a.looks_x, a.looks_y));
     input.write_like(&a.output, ow, oh, &data, geo.as_ref())
 }
 
@@ -231,8 +238,7 @@ impl Interferogram {
 }
 
 fn read_single_band(path: &Path) -> anyhow::Result<Raster> {
-    let raster =
-        raster::read_any(path).with_context(|| format!("reading {}", path.display()))?;
+    let raster = raster::read_any(path).with_context(|| format!("reading {}", path.display()))?;
     if raster.bands != 1 {
         bail!(
             "{}: expected one band, found {}",

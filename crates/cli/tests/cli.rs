@@ -175,3 +175,36 @@ fn help_teaches_every_subcommand() {
         assert!(text.contains("Usage"), "{sub} --help prints usage");
     }
 }
+
+/// The README's main command: the bundled model on the bundled demo scene.
+#[test]
+fn detect_with_bundled_defaults_writes_a_georeferenced_layer() {
+    let dir = scratch("detect-default");
+    run(bin().arg("detect").arg("--out-dir").arg(&dir));
+    let gj = read_json(&dir.join("demo-scene.basins.geojson"));
+    assert_eq!(gj["type"], "FeatureCollection");
+    assert!(
+        gj.to_string().contains("32650"),
+        "the layer carries the scene's CRS (EPSG:32650)"
+    );
+    let features = gj["features"].as_array().expect("features");
+    for f in features {
+        let p = &f["properties"];
+        let score = p["score"].as_f64().expect("score");
+        assert!(
+            (0.25..=1.0).contains(&score),
+            "score {score} above the threshold"
+        );
+        let b: Vec<f64> = p["pixel_box"]
+            .as_array()
+            .expect("pixel box")
+            .iter()
+            .map(|v| v.as_f64().expect("number"))
+            .collect();
+        assert!(b[0] >= 0.0 && b[1] >= 0.0 && b[2] <= 1248.0 && b[3] <= 1248.0);
+        assert!(b[2] > b[0] && b[3] > b[1], "non-empty box {b:?}");
+    }
+    assert!(dir.join("demo-scene.basins.csv").is_file());
+    assert!(dir.join("demo-scene.basins.coco.json").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -106,6 +106,22 @@ pub fn run(args: Args) -> Result<()> {
         .weights
         .clone()
         .unwrap_or_else(|| bundled(DEFAULT_WEIGHTS));
+    for (what, path, hint) in [
+        (
+            "scene",
+            &scene,
+            "give a wrapped-phase GeoTIFF, GAMMA raw raster or picture",
+        ),
+        (
+            "model weights",
+            &weights,
+            "pass --weights FILE (a .safetensors written by `yolo-basin train`)",
+        ),
+    ] {
+        if !path.is_file() {
+            bail!("{what} {} not found: {hint}", path.display());
+        }
+    }
     let device = model::device::select_device(&args.device)?;
     let (net, header) = model::load_weights(&weights, &device)
         .with_context(|| format!("loading model weights {}", weights.display()))?;

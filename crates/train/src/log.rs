@@ -105,7 +105,8 @@ impl CsvLog {
     }
 }
 
-/// Draws the loss (log scale, smoothed) and the validation mAP / AP50 against the step.
+/// Draws the loss (smoothed, on a linear axis so that a short run's narrow range still gets
+/// tick labels) and the validation mAP / AP50 against the step.
 pub fn plot_curves(path: &Path, rows: &[LogRow]) -> Result<(), String> {
     if rows.is_empty() {
         return Err("no steps logged".into());
@@ -132,7 +133,7 @@ pub fn plot_curves(path: &Path, rows: &[LogRow]) -> Result<(), String> {
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(60)
-        .build_cartesian_2d(0u64..last, (lo..hi).log_scale())
+        .build_cartesian_2d(0u64..last, lo..hi)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()

@@ -84,6 +84,20 @@ impl RasterError {
         }
     }
 
+    /// Refuses an empty or out-of-range request for rows `y0 .. y0 + n` (every row reader).
+    pub(crate) fn check_rows(path: &Path, y0: usize, n: usize, height: usize) -> Result<(), Self> {
+        if n == 0 || y0 + n > height {
+            return Err(Self::argument(
+                path,
+                format!(
+                    "rows {y0}..{} requested from a raster of height {height}",
+                    y0 + n
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn tiff(path: &Path, cause: tiff::TiffError) -> Self {
         Self::Tiff {
             path: path.to_path_buf(),

@@ -285,16 +285,7 @@ impl RawReader {
     }
 
     pub fn read_rows(&mut self, y0: usize, n: usize) -> Result<Raster, RasterError> {
-        if n == 0 || y0 + n > self.height {
-            return Err(RasterError::argument(
-                &self.path,
-                format!(
-                    "rows {y0}..{} requested from a raster of height {}",
-                    y0 + n,
-                    self.height
-                ),
-            ));
-        }
+        RasterError::check_rows(&self.path, y0, n, self.height)?;
         let row = self.width * self.kind.bytes();
         let mut buf = vec![0u8; row * n];
         let io = |e| RasterError::io(&self.path, e);

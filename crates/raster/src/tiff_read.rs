@@ -226,16 +226,7 @@ impl GeoTiffReader {
     /// Rows `y0 .. y0 + n`, decoding only the strips/tiles that hold them. The result's
     /// geotransform is shifted to its first row.
     pub fn read_rows(&mut self, y0: usize, n: usize) -> Result<Raster, RasterError> {
-        if n == 0 || y0 + n > self.height {
-            return Err(RasterError::argument(
-                &self.path,
-                format!(
-                    "rows {y0}..{} requested from a raster of height {}",
-                    y0 + n,
-                    self.height
-                ),
-            ));
-        }
+        RasterError::check_rows(&self.path, y0, n, self.height)?;
         let bps = self.layout.stored.bytes();
         let mut out = vec![0u8; self.width * n * self.bands * bps];
         let (cw, ch) = self.layout.chunk;

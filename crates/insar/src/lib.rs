@@ -23,8 +23,8 @@ pub use error::InsarError;
 pub use goldstein::{GoldsteinParams, goldstein, try_goldstein};
 pub use multilook::{multilook, multilook_real, try_multilook};
 pub use phase::{
-    S1_WAVELENGTH, amplitude, fringe_los, los_to_phase, phase_of, phase_to_los, phasor, phasors,
-    wrap, wrap64,
+    S1_WAVELENGTH, amplitude, fast_arg, fringe_los, los_to_phase, phase_of, phase_to_los, phasor,
+    phasors, wrap, wrap64,
 };
 pub use render::{render_coherence, render_gray, render_phase, try_render_phase};
 pub use rustfft::num_complex::Complex32;

@@ -84,6 +84,49 @@ pub fn phase_of(data: &[Complex32]) -> Vec<f32> {
     data.iter().map(|z| wrap(z.im.atan2(z.re))).collect()
 }
 
+/// Argument of `re + i·im` in (−π, π] (an exact zero gives 0), as `atan2` but with a
+/// branch-free polynomial that vectorises: simulating a scene takes the phase of ~10⁸
+/// samples. |error| ≤ 5e-7 rad against the exact value (tested): about two steps of
+/// f32 phases near ±π.
+#[inline]
+pub fn fast_arg(re: f32, im: f32) -> f32 {
+    // atan on [0, 1]: odd polynomial of degree 15 (a weighted least-squares fit, max error
+    // 4e-8 in exact arithmetic), then the octant.
+    const C: [f32; 8] = [
+        9.999_993e-1,
+        -3.332_986e-1,
+        1.994_656_5e-1,
+        -1.390_863e-1,
+        9.642_205e-2,
+        -5.591_249e-2,
+        2.186_310_1e-2,
+        -4.054_614_2e-3,
+    ];
+    let (ax, ay) = (re.abs(), im.abs());
+    let (lo, hi) = (ax.min(ay), ax.max(ay));
+    let a = if hi > 0.0 { lo / hi } else { 0.0 };
+    let t = a * a;
+    let p = C[7];
+    let p = p * t + C[6];
+    let p = p * t + C[5];
+    let p = p * t + C[4];
+    let p = p * t + C[3];
+    let p = p * t + C[2];
+    let p = p * t + C[1];
+    let p = (p * t + C[0]) * a;
+    let r = if ay > ax {
+        std::f32::consts::FRAC_PI_2 - p
+    } else {
+        p
+    };
+    let r = if re < 0.0 {
+        std::f32::consts::PI - r
+    } else {
+        r
+    };
+    if im < 0.0 { -r } else { r }
+}
+
 /// Amplitude (modulus) of each complex sample.
 pub fn amplitude(data: &[Complex32]) -> Vec<f32> {
     data.iter().map(|z| z.norm()).collect()
@@ -93,6 +136,26 @@ pub fn amplitude(data: &[Complex32]) -> Vec<f32> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn fast_arg_matches_atan2() {
+        let mut worst = 0.0f64;
+        for i in 0..200_000 {
+            let t = i as f64 / 200_000.0 * std::f64::consts::TAU - PI;
+            let r = 1e-3 + (i % 17) as f64;
+            let (re, im) = ((r * t.cos()) as f32, (r * t.sin()) as f32);
+            let exact = (im as f64).atan2(re as f64);
+            let got = fast_arg(re, im) as f64;
+            // Compare on the circle; like f32 atan2, values just below −π round to −π.
+            worst = worst.max(wrap64(got - exact).abs());
+            assert!(got.abs() <= std::f32::consts::PI as f64, "{got}");
+        }
+        assert!(worst < 5e-7, "max error {worst}");
+        assert_eq!(fast_arg(0.0, 0.0), 0.0);
+        assert_eq!(fast_arg(-1.0, 0.0), std::f32::consts::PI);
+        assert_eq!(fast_arg(-1.0, -0.0), std::f32::consts::PI);
+        assert_eq!(fast_arg(0.0, 2.0), std::f32::consts::FRAC_PI_2);
+    }
     use std::f32::consts::PI as PI32;
 
     /// Distance on the circle, so that a result of π and one of −π+ε count as close.

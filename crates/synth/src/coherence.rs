@@ -4,6 +4,7 @@
 
 use crate::field::{Field, broken_power_law, smooth_grid, spectral_field};
 use rand::Rng;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::f64::consts::PI;
 
@@ -33,7 +34,7 @@ pub fn background<R: Rng>(
     let norm = |mut f: Field| {
         let s = f.std_dev().max(1e-12);
         f.scale(1.0 / s);
-        f.resample(w, h)
+        f
     };
     let smooth = |rng: &mut R, scale_m: f64, slope: f64| {
         let k0 = 1.0 / scale_m;
@@ -45,6 +46,7 @@ pub fn background<R: Rng>(
     // background stays in the range where fringes survive at least after filtering.
     let base = rng.random_range(0.35..0.9);
     rec.background = base;
+    let base = base as f32;
     let regional = smooth(rng, 3000.0, 3.0);
     // Field parcels: a medium-scale field quantised into a few levels gives patches with
     // sharp borders (crops, bare soil, greenhouses).
@@ -61,20 +63,34 @@ pub fn background<R: Rng>(
     } else {
         f32::INFINITY
     };
-    let mut g: Vec<f32> = (0..w * h)
-        .map(|i| {
-            let q = ((parcels.data[i] + 2.5) / 1.0).clamp(0.0, 4.99) as usize;
-            let mut v = base as f32 + 0.08 * regional.data[i] + levels[q];
-            if villages.data[i] > village_cut {
-                v = rng_free_village(v);
+    let bands = HillBands::draw(rng, dem);
+    // Row by row from the smooth grids: no field is held at full resolution.
+    let fields = [&regional, &parcels, &villages, &lakes, dem];
+    let samplers: Vec<_> = fields.iter().map(|f| f.resampler(w, h)).collect();
+    let mut g = vec![0.0f32; w * h];
+    g.par_chunks_mut(w.max(1)).enumerate().for_each_init(
+        || {
+            let rows = vec![vec![0.0f32; w]; samplers.len()];
+            let scratch: Vec<Vec<f32>> = samplers.iter().map(|s| s.scratch()).collect();
+            (rows, scratch)
+        },
+        |(rows, scratch), (r, out)| {
+            for ((s, row), tmp) in samplers.iter().zip(rows.iter_mut()).zip(scratch.iter_mut()) {
+                s.row(r, tmp, row);
             }
-            if lakes.data[i] > lake_cut {
-                v = WATER_GAMMA;
+            for (c, v) in out.iter_mut().enumerate() {
+                let q = (rows[1][c] + 2.5).clamp(0.0, 4.99) as usize;
+                let mut x = base + 0.08 * rows[0][c] + levels[q];
+                if rows[2][c] > village_cut {
+                    x = rng_free_village(x);
+                }
+                if rows[3][c] > lake_cut {
+                    x = WATER_GAMMA;
+                }
+                *v = bands.apply(x.clamp(0.05, 0.97), rows[4][c]);
             }
-            v.clamp(0.05, 0.97)
-        })
-        .collect();
-    hill_bands(rng, &mut g, w, h, dem);
+        },
+    );
     let ponds = if boost_negatives {
         rng.random_range(0..4)
     } else {
@@ -102,21 +118,32 @@ fn rng_free_village(v: f32) -> f32 {
 
 /// Striped decorrelated bands on hills: terraces and woodland strips follow the contours,
 /// and slopes facing the radar lose coherence.
-fn hill_bands<R: Rng>(rng: &mut R, g: &mut [f32], w: usize, h: usize, dem: &Field) {
-    let dem_full = if (dem.w, dem.h) == (w, h) {
-        dem.clone()
-    } else {
-        dem.resample(w, h)
-    };
-    let floor = dem_full.min_max().0;
-    let spacing = rng.random_range(12.0..40.0) as f32;
-    let depth = rng.random_range(0.5..0.9) as f32;
-    for (i, v) in g.iter_mut().enumerate() {
-        let rel = dem_full.data[i] - floor;
+struct HillBands {
+    floor: f32,
+    spacing: f32,
+    depth: f32,
+}
+
+impl HillBands {
+    fn draw<R: Rng>(rng: &mut R, dem: &Field) -> Self {
+        Self {
+            // The lowest DEM sample: bilinear resampling never goes below it.
+            floor: dem.min_max().0,
+            spacing: rng.random_range(12.0..40.0) as f32,
+            depth: rng.random_range(0.5..0.9) as f32,
+        }
+    }
+
+    /// Coherence `v` at a pixel of height `z` (m).
+    fn apply(&self, v: f32, z: f32) -> f32 {
+        let rel = z - self.floor;
         if rel > 15.0 {
-            let stripe = ((2.0 * std::f32::consts::PI * rel / spacing).sin() > 0.2) as u8 as f32;
+            let stripe =
+                ((2.0 * std::f32::consts::PI * rel / self.spacing).sin() > 0.2) as u8 as f32;
             let ramp = ((rel - 15.0) / 30.0).min(1.0);
-            *v *= 1.0 - depth * ramp * stripe.max(0.3);
+            v * (1.0 - self.depth * ramp * stripe.max(0.3))
+        } else {
+            v
         }
     }
 }
@@ -181,36 +208,41 @@ pub fn gradient_coherence(g: f64) -> f32 {
 /// (backward on the last row/column).
 pub fn phase_gradient(phase: &[f32], w: usize, h: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; w * h];
-    for r in 0..h {
-        for c in 0..w {
-            let i = r * w + c;
-            let gx = if c + 1 < w {
-                phase[i + 1] - phase[i]
-            } else if c > 0 {
-                phase[i] - phase[i - 1]
-            } else {
-                0.0
-            };
-            let gy = if r + 1 < h {
-                phase[i + w] - phase[i]
-            } else if r > 0 {
-                phase[i] - phase[i - w]
-            } else {
-                0.0
-            };
-            out[i] = gx.hypot(gy);
-        }
-    }
+    out.par_chunks_mut(w.max(1))
+        .enumerate()
+        .for_each(|(r, row)| {
+            for (c, o) in row.iter_mut().enumerate() {
+                let i = r * w + c;
+                let gx = if c + 1 < w {
+                    phase[i + 1] - phase[i]
+                } else if c > 0 {
+                    phase[i] - phase[i - 1]
+                } else {
+                    0.0
+                };
+                let gy = if r + 1 < h {
+                    phase[i + w] - phase[i]
+                } else if r > 0 {
+                    phase[i] - phase[i - w]
+                } else {
+                    0.0
+                };
+                *o = gx.hypot(gy);
+            }
+        });
     out
 }
 
 /// Multiplies γ by the multilook loss of a phase-gradient field (rad/pixel).
 pub fn apply_gradient_loss(gamma: &mut [f32], gradient: &[f32]) {
-    for (g, &d) in gamma.iter_mut().zip(gradient) {
-        if d > 0.05 {
-            *g *= gradient_coherence(d as f64);
-        }
-    }
+    gamma
+        .par_iter_mut()
+        .zip(gradient.par_iter())
+        .for_each(|(g, &d)| {
+            if d > 0.05 {
+                *g *= gradient_coherence(d as f64);
+            }
+        });
 }
 
 #[cfg(test)]

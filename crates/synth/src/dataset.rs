@@ -118,8 +118,8 @@ pub fn panel_json(a: &SimArea, idx: &[usize]) -> Value {
                     "face": p.face,
                     "strike_deg": p.strike_deg,
                     "origin_m": [p.origin_m.0, p.origin_m.1],
-                    "peak_los_m": p.target_los_m,
-                    "developed_w0_m": a.panel_amplitude_m[i],
+                    "peak_los_m": p.peak_los_m,
+                    "developed_subsidence_m": a.panel_amplitude_m[i],
                     "final_w0_m": p.panel.w0(),
                     "mine_id": p.mine_id,
                 })

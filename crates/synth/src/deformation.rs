@@ -44,6 +44,8 @@ struct PanelModel<'a> {
     placed: &'a PlacedPanel,
     strike: Profile,
     dip: Profile,
+    /// The final W0 = m·q·cos α: the strike profile holds the Knothe fraction of the final
+    /// subsidence that develops during the interferogram, so the physics sets the strength.
     amplitude: f64,
     los: [f64; 3],
     /// Strike and dip unit vectors (east, north), cached: evaluated for every pixel.
@@ -52,25 +54,19 @@ struct PanelModel<'a> {
 
 impl<'a> PanelModel<'a> {
     fn new(placed: &'a PlacedPanel, view: &Viewing) -> Self {
-        let strike = dynamic_strike_profile(&placed.panel, &placed.face);
-        let dip = dip_profile(&placed.panel);
-        let mut m = Self {
+        Self {
             placed,
-            strike,
-            dip,
-            amplitude: 1.0,
+            strike: dynamic_strike_profile(&placed.panel, &placed.face),
+            dip: dip_profile(&placed.panel),
+            amplitude: placed.panel.w0(),
             los: view.los(),
             axes: placed.axes(),
-        };
-        // Scale the unit-amplitude basin so its peak |LOS| is the drawn target: the
-        // developed fraction of the final basin W0 is what the time span allows.
-        let peak = m.peak_abs_los();
-        m.amplitude = if peak > 0.0 {
-            placed.target_los_m / peak
-        } else {
-            0.0
-        };
-        m
+        }
+    }
+
+    /// Largest vertical subsidence that develops during the interferogram (m).
+    fn developed_subsidence(&self) -> f64 {
+        self.amplitude * self.strike.max() * self.dip.max()
     }
 
     fn los_at(&self, e: f64, n: f64) -> f64 {
@@ -132,8 +128,14 @@ pub fn render_panel(placed: &PlacedPanel, view: &Viewing, w: usize, h: usize) ->
     render_panel_with_amplitude(placed, view, w, h).0
 }
 
-/// [`render_panel`], and the developed subsidence amplitude (m) that gives the panel its
-/// target peak LOS.
+/// Peak |LOS| deformation (m) of a panel alone during the interferogram, from its physics
+/// (final W0, Knothe development over the time span, influence radius, geometry), sampled
+/// on a fine grid of its footprint independent of any pixel grid.
+pub fn peak_los(placed: &PlacedPanel, view: &Viewing) -> f64 {
+    PanelModel::new(placed, view).peak_abs_los()
+}
+
+/// [`render_panel`], and the largest vertical subsidence (m) that develops in the span.
 pub fn render_panel_with_amplitude(
     placed: &PlacedPanel,
     view: &Viewing,
@@ -141,7 +143,7 @@ pub fn render_panel_with_amplitude(
     h: usize,
 ) -> (Option<Patch>, f64) {
     let model = PanelModel::new(placed, view);
-    let amplitude = model.amplitude;
+    let amplitude = model.developed_subsidence();
     let Some((x0, y0, pw, ph)) = model.pixel_box(view, w, h) else {
         return (None, amplitude);
     };
@@ -180,7 +182,7 @@ mod tests {
         }
     }
 
-    fn placed(target: f64) -> PlacedPanel {
+    fn placed() -> PlacedPanel {
         let panel = Panel {
             length_m: 900.0,
             width_m: 200.0,
@@ -202,26 +204,67 @@ mod tests {
             },
             origin_m: (1500.0, -1500.0),
             strike_deg: 30.0,
-            target_los_m: target,
+            peak_los_m: 0.0,
             mine_id: 0,
         }
     }
 
     #[test]
-    fn rendered_peak_matches_target_and_sinks() {
-        let p = placed(0.08);
+    fn rendered_peak_matches_the_physical_peak_and_sinks() {
+        let p = placed();
+        let peak = peak_los(&p, &view());
         let patch = render_panel(&p, &view(), 400, 400).expect("inside the area");
         let min = patch.los.iter().cloned().fold(f32::MAX, f32::min);
         // Subsidence moves the ground away from the satellite: negative LOS at the trough,
-        // within a pixel's sampling of the target.
-        assert!((min + 0.08).abs() < 0.004, "min {min}");
+        // within a pixel's sampling of the peak.
+        assert!(
+            (min as f64 + peak).abs() < 0.05 * peak,
+            "min {min}, peak {peak}"
+        );
         // Edges of the footprint are quiet.
         assert!(patch.los[0].abs() < 1e-4);
     }
 
+    /// An interferogram spanning a supercritical panel's whole life shows its final W0 at
+    /// the centre: the Knothe development is complete and the PIM peak is W0 = m·q·cos α.
+    #[test]
+    fn a_whole_life_interferogram_shows_the_final_w0() {
+        let mut p = placed();
+        p.panel.length_m = 3000.0;
+        p.panel.width_m = 1500.0;
+        p.panel.depth_m = 200.0;
+        p.panel.dip_deg = 0.0;
+        p.face = FaceHistory {
+            face_start_m: 0.0,
+            advance_m_per_day: 10.0,
+            knothe_c_per_day: 0.05,
+            span_days: 5000.0,
+        };
+        let (_, developed) = render_panel_with_amplitude(&p, &view(), 10, 10);
+        let w0 = p.panel.w0();
+        assert!((developed - w0).abs() < 0.01 * w0, "{developed} vs {w0}");
+    }
+
+    /// The developed subsidence never exceeds the final W0, and a deep, narrow panel shows
+    /// a fainter basin than a shallow, wide one with the same seam and face.
+    #[test]
+    fn depth_and_width_set_the_strength() {
+        let shallow = placed();
+        let mut deep = placed();
+        deep.panel.depth_m = 1000.0;
+        deep.panel.width_m = 100.0;
+        let v = view();
+        let (a, b) = (peak_los(&shallow, &v), peak_los(&deep, &v));
+        assert!(b < 0.3 * a, "deep {b} vs shallow {a}");
+        for p in [&shallow, &deep] {
+            let (_, developed) = render_panel_with_amplitude(p, &v, 10, 10);
+            assert!(developed > 0.0 && developed <= p.panel.w0());
+        }
+    }
+
     #[test]
     fn footprint_outside_the_area_renders_nothing() {
-        let mut p = placed(0.05);
+        let mut p = placed();
         p.origin_m = (1e6, -1e6);
         assert!(render_panel(&p, &view(), 100, 100).is_none());
     }

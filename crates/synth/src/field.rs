@@ -1,7 +1,9 @@
 //! Gaussian random fields with a prescribed power spectrum (FFT filtering of white noise),
 //! bilinear resampling, and the statistics used to calibrate their amplitudes.
 
-use rand::Rng;
+use crate::rng::{derive, stream};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use realfft::RealFftPlanner;
@@ -79,33 +81,70 @@ impl Field {
 
     /// Bilinear resampling to `w × h` pixels covering the same ground (pixel centres).
     pub fn resample(&self, w: usize, h: usize) -> Field {
-        let (sx, sy) = (self.w as f64 / w as f64, self.h as f64 / h as f64);
+        let rs = self.resampler(w, h);
         let mut data = vec![0.0f32; w * h];
         data.par_chunks_mut(w.max(1))
             .enumerate()
-            .for_each(|(r, row)| {
-                let fy = ((r as f64 + 0.5) * sy - 0.5).clamp(0.0, (self.h - 1) as f64);
-                let y0 = fy as usize;
-                let y1 = (y0 + 1).min(self.h - 1);
-                let ty = (fy - y0 as f64) as f32;
-                for (c, out) in row.iter_mut().enumerate() {
-                    let fx = ((c as f64 + 0.5) * sx - 0.5).clamp(0.0, (self.w - 1) as f64);
-                    let x0 = fx as usize;
-                    let x1 = (x0 + 1).min(self.w - 1);
-                    let tx = (fx - x0 as f64) as f32;
-                    let a = self.data[y0 * self.w + x0];
-                    let b = self.data[y0 * self.w + x1];
-                    let c2 = self.data[y1 * self.w + x0];
-                    let d = self.data[y1 * self.w + x1];
-                    *out = (a + tx * (b - a)) + ty * ((c2 + tx * (d - c2)) - (a + tx * (b - a)));
-                }
-            });
+            .for_each_init(|| rs.scratch(), |blend, (r, row)| rs.row(r, blend, row));
         Field {
             w,
             h,
-            dx: self.dx * sx,
-            dy: self.dy * sy,
+            dx: self.dx * self.w as f64 / w as f64,
+            dy: self.dy * self.h as f64 / h as f64,
             data,
+        }
+    }
+
+    /// Row-by-row bilinear resampling to `w × h`: whole scenes combine several smooth
+    /// fields pixel by pixel without holding any of them at full resolution.
+    pub fn resampler(&self, w: usize, h: usize) -> Resampler<'_> {
+        let taps = |n_out: usize, n_in: usize| -> Vec<(usize, usize, f32)> {
+            let s = n_in as f64 / n_out as f64;
+            (0..n_out)
+                .map(|i| {
+                    let f = ((i as f64 + 0.5) * s - 0.5).clamp(0.0, (n_in - 1) as f64);
+                    let i0 = f as usize;
+                    (i0, (i0 + 1).min(n_in - 1), (f - i0 as f64) as f32)
+                })
+                .collect()
+        };
+        Resampler {
+            field: self,
+            xs: taps(w, self.w),
+            ys: taps(h, self.h),
+        }
+    }
+}
+
+/// Bilinear taps of a [`Field`] onto a finer grid (see [`Field::resampler`]).
+pub struct Resampler<'a> {
+    field: &'a Field,
+    xs: Vec<(usize, usize, f32)>,
+    ys: Vec<(usize, usize, f32)>,
+}
+
+impl Resampler<'_> {
+    /// A scratch row for [`Resampler::row`] (one per thread).
+    pub fn scratch(&self) -> Vec<f32> {
+        vec![0.0; self.field.w]
+    }
+
+    /// Output row `r` into `out` (its width): the two source rows are blended at the
+    /// coarse width first, then interpolated along x, since the x weights repeat on
+    /// every row.
+    pub fn row(&self, r: usize, blend: &mut [f32], out: &mut [f32]) {
+        let f = self.field;
+        let (y0, y1, ty) = self.ys[r];
+        let (r0, r1) = (
+            &f.data[y0 * f.w..(y0 + 1) * f.w],
+            &f.data[y1 * f.w..(y1 + 1) * f.w],
+        );
+        for ((b, &a), &c) in blend.iter_mut().zip(r0).zip(r1) {
+            *b = a + ty * (c - a);
+        }
+        for (o, &(x0, x1, tx)) in out.iter_mut().zip(&self.xs) {
+            let (a, b) = (blend[x0], blend[x1]);
+            *o = a + tx * (b - a);
         }
     }
 }
@@ -145,9 +184,16 @@ pub fn spectral_field<R: Rng>(
 ) -> Field {
     let pw = fft_size(((w as f64 * pad).ceil() as usize).max(2));
     let ph = fft_size(((h as f64 * pad).ceil() as usize).max(2));
-    let mut data: Vec<f32> = (0..pw * ph)
-        .map(|_| rng.sample::<f32, _>(StandardNormal))
-        .collect();
+    // White noise row by row from streams derived from one draw: parallel, and the same
+    // whatever the thread count.
+    let base: u64 = rng.random();
+    let mut data = vec![0.0f32; pw * ph];
+    data.par_chunks_mut(pw).enumerate().for_each(|(r, row)| {
+        let mut rr = ChaCha8Rng::seed_from_u64(derive(base, stream::FIELD_ROW, r as u64));
+        for v in row {
+            *v = rr.sample(StandardNormal);
+        }
+    });
     filter_in_place(&mut data, pw, ph, dx, dy, &amp);
     let mut out = Vec::with_capacity(w * h);
     for r in 0..h {

@@ -8,7 +8,7 @@
 //! bounding box of the group's visible pixels inside the window.
 
 use crate::deformation::Patch;
-use std::collections::HashMap;
+use rayon::prelude::*;
 
 /// Pixel rectangle of the area that is labelled (the tile or the scene).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,28 +82,46 @@ pub fn group_mask(
     win: Window,
     threshold: f32,
 ) -> GroupMask {
-    let mut acc: HashMap<(usize, usize), f32> = HashMap::new();
-    for &m in members {
-        let Some(p) = &patches[m] else { continue };
-        let c0 = p.x0.max(win.x0);
-        let r0 = p.y0.max(win.y0);
-        let c1 = (p.x0 + p.w).min(win.x0 + win.w);
-        let r1 = (p.y0 + p.h).min(win.y0 + win.h);
-        for r in r0..r1 {
-            for c in c0..c1 {
-                let v = p.los[(r - p.y0) * p.w + (c - p.x0)];
-                if v != 0.0 {
-                    *acc.entry((c - win.x0, r - win.y0)).or_insert(0.0) += v;
+    // Dense sum over the union of the members' footprints (clipped to the window): one
+    // pass per member in member order, then a row-major scan gives the pixels sorted.
+    let rects: Vec<(&Patch, [usize; 4])> = members
+        .iter()
+        .filter_map(|&m| patches[m].as_ref())
+        .filter_map(|p| {
+            let c0 = p.x0.max(win.x0);
+            let r0 = p.y0.max(win.y0);
+            let c1 = (p.x0 + p.w).min(win.x0 + win.w);
+            let r1 = (p.y0 + p.h).min(win.y0 + win.h);
+            (c1 > c0 && r1 > r0).then_some((p, [c0, r0, c1, r1]))
+        })
+        .collect();
+    let mut pixels = Vec::new();
+    if let Some(u) = rects.iter().map(|r| r.1).reduce(|a, b| {
+        [
+            a[0].min(b[0]),
+            a[1].min(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ]
+    }) {
+        let uw = u[2] - u[0];
+        let mut acc = vec![0.0f32; uw * (u[3] - u[1])];
+        for (p, [c0, r0, c1, r1]) in &rects {
+            for r in *r0..*r1 {
+                let src = &p.los[(r - p.y0) * p.w + (c0 - p.x0)..][..c1 - c0];
+                let dst = &mut acc[(r - u[1]) * uw + (c0 - u[0])..][..c1 - c0];
+                for (d, v) in dst.iter_mut().zip(src) {
+                    *d += v;
                 }
             }
         }
+        for (i, &v) in acc.iter().enumerate() {
+            if v != 0.0 && v.abs() >= threshold {
+                let (c, r) = (u[0] + i % uw, u[1] + i / uw);
+                pixels.push((c - win.x0, r - win.y0, v));
+            }
+        }
     }
-    let mut pixels: Vec<(usize, usize, f32)> = acc
-        .into_iter()
-        .filter(|(_, v)| v.abs() >= threshold)
-        .map(|((c, r), v)| (c, r, v))
-        .collect();
-    pixels.sort_by_key(|&(c, r, _)| (r, c));
     let bbox = pixels
         .iter()
         .fold(None, |b, &(c, r, _)| Some(PixBox::grow(b, c, r)));
@@ -122,11 +140,11 @@ pub fn group_panels(
         .map(|i| vec![i])
         .collect();
     let mut masks: Vec<GroupMask> = groups
-        .iter()
+        .par_iter()
         .map(|g| group_mask(patches, g, win, threshold))
         .collect();
     loop {
-        match find_merge(&masks, win) {
+        match find_merge(&masks) {
             Some((a, b)) => {
                 let gb = groups.remove(b);
                 masks.remove(b);
@@ -145,42 +163,54 @@ pub fn group_panels(
     }
 }
 
-/// First pair (a < b) of groups that touch or whose box holds the other's pixels.
-fn find_merge(masks: &[GroupMask], win: Window) -> Option<(usize, usize)> {
-    // Owner map of visible pixels for the touching test.
-    let mut owner: HashMap<(usize, usize), usize> = HashMap::new();
-    for (g, m) in masks.iter().enumerate() {
-        for &(c, r, _) in &m.pixels {
-            for dr in -1i64..=1 {
-                for dc in -1i64..=1 {
-                    let (nc, nr) = (c as i64 + dc, r as i64 + dr);
-                    if nc < 0 || nr < 0 || nc >= win.w as i64 || nr >= win.h as i64 {
-                        continue;
-                    }
-                    if let Some(&o) = owner.get(&(nc as usize, nr as usize))
-                        && o != g
-                    {
-                        return Some((o.min(g), o.max(g)));
-                    }
-                }
-            }
-        }
-        for &(c, r, _) in &m.pixels {
-            owner.insert((c, r), g);
-        }
-    }
+/// First pair (a < b) of groups that touch or whose box holds the other's pixels. Only
+/// pairs whose boxes come within a pixel of each other can do either, and each such pair
+/// is checked on a small grid over where their boxes meet.
+fn find_merge(masks: &[GroupMask]) -> Option<(usize, usize)> {
     for (a, ma) in masks.iter().enumerate() {
         let Some(ba) = ma.bbox else { continue };
-        for (b, mb) in masks.iter().enumerate() {
-            let overlaps = mb
-                .bbox
-                .is_some_and(|bb| bb.x1 < ba.x2 && ba.x1 < bb.x2 && bb.y1 < ba.y2 && ba.y1 < bb.y2);
-            if a != b && overlaps && mb.pixels.iter().any(|&(c, r, _)| ba.contains(c, r)) {
-                return Some((a.min(b), a.max(b)));
+        for (b, mb) in masks.iter().enumerate().skip(a + 1) {
+            let Some(bb) = mb.bbox else { continue };
+            let near = bb.x1 <= ba.x2 && ba.x1 <= bb.x2 && bb.y1 <= ba.y2 && ba.y1 <= bb.y2;
+            if !near {
+                continue;
+            }
+            let holds =
+                |bx: PixBox, m: &GroupMask| m.pixels.iter().any(|&(c, r, _)| bx.contains(c, r));
+            if touch(ma, ba, mb, bb) || holds(ba, mb) || holds(bb, ma) {
+                return Some((a, b));
             }
         }
     }
     None
+}
+
+/// Whether a visible pixel of `ma` is one of the 8 neighbours of (or the same as) a visible
+/// pixel of `mb`. Both pixels of such a pair lie within one pixel of the other's box, so a
+/// grid over the meeting region of the two boxes (each grown by a pixel) decides it.
+fn touch(ma: &GroupMask, ba: PixBox, mb: &GroupMask, bb: PixBox) -> bool {
+    let x1 = ba.x1.max(bb.x1).saturating_sub(1);
+    let y1 = ba.y1.max(bb.y1).saturating_sub(1);
+    let x2 = ba.x2.min(bb.x2) + 1;
+    let y2 = ba.y2.min(bb.y2) + 1;
+    if x2 <= x1 || y2 <= y1 {
+        return false;
+    }
+    let (gw, gh) = (x2 - x1, y2 - y1);
+    let inside = |c: usize, r: usize| c >= x1 && c < x2 && r >= y1 && r < y2;
+    let mut grid = vec![false; gw * gh];
+    for &(c, r, _) in &ma.pixels {
+        if inside(c, r) {
+            grid[(r - y1) * gw + (c - x1)] = true;
+        }
+    }
+    mb.pixels.iter().any(|&(c, r, _)| {
+        inside(c, r)
+            && (r.saturating_sub(1).max(y1)..(r + 2).min(y2)).any(|rr| {
+                (c.saturating_sub(1).max(x1)..(c + 2).min(x2))
+                    .any(|cc| grid[(rr - y1) * gw + (cc - x1)])
+            })
+    })
 }
 
 /// Labels of the groups whose box is at least `min_px` wide and high and whose peak |LOS|

@@ -180,8 +180,9 @@ fn groundwater_bowls<R: Rng>(rng: &mut R, ew: f64, eh: f64, mix: NuisanceMix) ->
         .collect()
 }
 
-/// DEM-error streak texture at full resolution (or at most 2048 per side): anisotropic,
-/// ridged, band-limited fractal noise with a std of 0.04–0.18 rad (peaks 0.1–0.5 rad).
+/// DEM-error streak texture on the area's own grid, or on at most 2048 per side for a
+/// larger area (callers resample it): anisotropic, ridged, band-limited fractal noise with
+/// a std of 0.04–0.18 rad (peaks 0.1–0.5 rad).
 pub fn streak_texture<R: Rng>(
     rng: &mut R,
     w: usize,
@@ -216,11 +217,7 @@ pub fn streak_texture<R: Rng>(
     f.scale(target / s);
     let mean = f.data.iter().map(|&v| v as f64).sum::<f64>() / f.data.len() as f64;
     f.data.iter_mut().for_each(|v| *v -= mean as f32);
-    if (gw, gh) == (w, h) {
-        f
-    } else {
-        f.resample(w, h)
-    }
+    f
 }
 
 /// A compact analytic phase feature evaluated at full resolution over its footprint.

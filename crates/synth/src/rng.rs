@@ -27,6 +27,7 @@ pub mod stream {
     pub const SCENE: u64 = 2;
     pub const NOISE_ROW: u64 = 3;
     pub const SPLIT: u64 = 4;
+    pub const FIELD_ROW: u64 = 5;
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::field::smooth_grid;
 use crate::geometry::{Looks, Orbit, Viewing};
 use crate::labels::{PixBox, Window, group_mask, group_panels, make_labels};
 use crate::layout::{PlacedPanel, random_mine};
-use crate::noise::{LookSampler, Moments, estimate_coherence};
+use crate::noise::{LookSampler, estimate_coherence};
 use crate::nuisance::{
     NuisanceMix, NuisanceRecord, local_blobs, poisson, smooth_phase, streak_texture, synth_dem,
 };
@@ -102,7 +102,8 @@ pub struct SimArea {
     pub los: Vec<f32>,
     pub basins: Vec<Basin>,
     pub panels: Vec<PlacedPanel>,
-    /// Developed subsidence amplitude of each panel (m).
+    /// Largest vertical subsidence that develops in each panel's basin during the
+    /// interferogram (m); at most the panel's final W0.
     pub panel_amplitude_m: Vec<f64>,
     pub viewing: Viewing,
     pub filter: Option<FilterRecord>,
@@ -232,7 +233,7 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
         let panels: Vec<PlacedPanel> = mine_centres(&mut rng, cfg, &view)
             .into_iter()
             .enumerate()
-            .flat_map(|(id, c)| random_mine(&mut rng, c, id, view.span_days))
+            .flat_map(|(id, c)| random_mine(&mut rng, c, id, &view))
             .collect();
         let (patches, amplitudes): (Vec<Option<Patch>>, Vec<f64>) = panels
             .par_iter()
@@ -277,18 +278,29 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
     let (dem, hill_h) = synth_dem(&mut rng, grid, gdx, gdy, hills);
     rec.hill_height_m = hill_h;
     let smooth = smooth_phase(&mut rng, &dem, &view, mix, &mut rec);
-    let smooth = if (smooth.w, smooth.h) == (aw, ah) {
-        smooth
-    } else {
-        smooth.resample(aw, ah)
-    };
     let texture = streak_texture(&mut rng, aw, ah, view.dx_m, view.dy_m, &mut rec);
     let blobs = local_blobs(&mut rng, aw, ah, &view, S1_WAVELENGTH, mix, &mut rec);
 
-    let defo: Vec<f32> = los.iter().map(|&d| deformation_phase(d)).collect();
-    let mut phase: Vec<f32> = (0..aw * ah)
-        .map(|i| defo[i] + smooth.data[i] + texture.data[i])
-        .collect();
+    // Whole scenes are tens of millions of pixels: every full-size pass runs on all cores
+    // (row by row, so the result does not depend on the thread count), and the smooth
+    // nuisance fields are resampled row by row instead of held at full resolution.
+    let defo: Vec<f32> = los.par_iter().map(|&d| deformation_phase(d)).collect();
+    let (smooth_rs, texture_rs) = (smooth.resampler(aw, ah), texture.resampler(aw, ah));
+    let mut phase = vec![0.0f32; aw * ah];
+    phase
+        .par_chunks_mut(aw.max(1))
+        .zip(defo.par_chunks(aw.max(1)))
+        .enumerate()
+        .for_each_init(
+            || (vec![0.0f32; aw], smooth_rs.scratch(), texture_rs.scratch()),
+            |(row, s_tmp, t_tmp), (r, (out, d))| {
+                smooth_rs.row(r, s_tmp, out);
+                texture_rs.row(r, t_tmp, row);
+                for ((o, &t), &d) in out.iter_mut().zip(row.iter()).zip(d) {
+                    *o = d + *o + t;
+                }
+            },
+        );
     for b in &blobs {
         b.add_into(&mut phase, aw, ah);
     }
@@ -306,28 +318,36 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
     let gradient = phase_gradient(&defo, aw, ah);
     apply_gradient_loss(&mut gamma, &gradient);
     let sampler = LookSampler::new(cfg.looks.count() as f64);
-    let mut moments = vec![
-        Moments {
-            p1: 0.0,
-            p2: 0.0,
-            cross: num_complex::Complex32::new(0.0, 0.0)
-        };
-        aw * ah
-    ];
-    moments.par_chunks_mut(aw).enumerate().for_each(|(r, row)| {
-        let mut rr = ChaCha8Rng::seed_from_u64(derive(seed, stream::NOISE_ROW, r as u64));
-        for (c, m) in row.iter_mut().enumerate() {
-            let i = r * aw + c;
-            *m = sampler.sample(&mut rr, gamma[i], phase[i]);
-        }
-    });
+    // One RNG stream per row: the draws do not depend on how rows are spread over threads.
+    // The moments are kept as planes, so the cross moment goes to the filter as it is.
+    let n = aw * ah;
+    let (mut p1, mut p2) = (vec![0.0f32; n], vec![0.0f32; n]);
+    let mut cross = vec![num_complex::Complex32::new(0.0, 0.0); n];
+    let row = aw.max(1);
+    (
+        p1.par_chunks_mut(row),
+        p2.par_chunks_mut(row),
+        cross.par_chunks_mut(row),
+    )
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(r, (a, b, x))| {
+            let mut rr = ChaCha8Rng::seed_from_u64(derive(seed, stream::NOISE_ROW, r as u64));
+            for c in 0..a.len() {
+                let i = r * aw + c;
+                let m = sampler.sample(&mut rr, gamma[i], phase[i]);
+                (a[c], b[c], x[c]) = (m.p1, m.p2, m.cross);
+            }
+        });
     let filtered = rng.random_bool(cfg.filtered_fraction.clamp(0.0, 1.0));
+    // Window steps differ between processors and users: a quarter or a half of the
+    // 32-px window; the filtered fringes look alike.
     let filter = filtered.then(|| FilterRecord {
         alpha: rng.random_range(0.5..1.0),
         patch: 32,
-        step: 8,
+        step: if rng.random_bool(0.5) { 8 } else { 16 },
     });
-    let cross: Vec<num_complex::Complex32> = moments.iter().map(|m| m.cross).collect();
+    drop((phase, gamma));
     let out_phase: Vec<f32> = match &filter {
         Some(f) => {
             let p = GoldsteinParams {
@@ -337,13 +357,17 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
                 smooth: 3,
             };
             goldstein(&cross, aw, ah, &p)
-                .iter()
-                .map(|z| z.arg())
+                .par_iter()
+                .map(|z| insar::fast_arg(z.re, z.im))
                 .collect()
         }
-        None => cross.iter().map(|z| z.arg()).collect(),
+        None => cross
+            .par_iter()
+            .map(|z| insar::fast_arg(z.re, z.im))
+            .collect(),
     };
-    let coh = estimate_coherence(&moments, aw, ah, 1);
+    let coh = estimate_coherence(&p1, &p2, &cross, aw, ah, 1);
+    drop((p1, p2, cross));
 
     // Labels with their facts.
     let basins = labels
@@ -370,7 +394,10 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
             }
         })
         .collect();
-    let crop = |v: &[f32]| -> Vec<f32> {
+    let crop = |v: Vec<f32>| -> Vec<f32> {
+        if (win.x0, win.y0, cfg.w, cfg.h) == (0, 0, aw, ah) {
+            return v;
+        }
         (0..cfg.h)
             .flat_map(|r| v[(r + win.y0) * aw + win.x0..][..cfg.w].iter().copied())
             .collect()
@@ -378,9 +405,9 @@ pub fn simulate(cfg: &AreaConfig, seed: u64) -> SimArea {
     SimArea {
         w: cfg.w,
         h: cfg.h,
-        phase: crop(&out_phase),
-        coherence: crop(&coh),
-        los: crop(&los),
+        phase: crop(out_phase),
+        coherence: crop(coh),
+        los: crop(los),
         basins,
         panels,
         panel_amplitude_m: amplitudes,

@@ -3,7 +3,8 @@
 
 use crate::config::SynthConfig;
 use crate::dataset::{
-    EPSG, area_extra, basin_extra, coco_box, random_georef, scene_paths, write_f32, write_json,
+    EPSG, Storage, area_extra, basin_extra, coco_box, random_georef, scene_paths, write_f32,
+    write_json,
 };
 use crate::error::SynthError;
 use crate::picture::{random_style, render, write_png_fast};
@@ -77,9 +78,10 @@ pub fn write_scene(cfg: &SynthConfig, out: &Path, k: usize) -> Result<usize, Syn
     let geo = random_georef(&mut rng, a.viewing.dx_m, a.viewing.dy_m);
     let [phase, coh, los, png, gj] = scene_paths(out, k);
     let (w, h) = (a.w, a.h);
-    write_f32(&phase, w, h, &a.phase, &geo, false)?;
-    write_f32(&coh, w, h, &a.coherence, &geo, false)?;
-    write_f32(&los, w, h, &a.los, &geo, true)?;
+    let noisy = Storage::noisy(cfg.deflate);
+    write_f32(&phase, w, h, &a.phase, &geo, noisy)?;
+    write_f32(&coh, w, h, &a.coherence, &geo, noisy)?;
+    write_f32(&los, w, h, &a.los, &geo, Storage::Deflate)?;
     write_png_fast(&png, w, h, &render(&a.phase, w, h, &style))?;
     let mut fc = scene_geojson(
         &a,

@@ -71,6 +71,11 @@ pub struct Args {
     /// Pass direction: asc (heading −10°), desc (190°) or random per tile.
     #[arg(long, default_value = "random", value_parser = parse_orbit)]
     pub orbit: OrbitChoice,
+    /// Deflate the phase and coherence GeoTIFFs too (floating-point predictor): 12–20 %
+    /// smaller, but writing then takes about as long as simulating. The truth rasters are
+    /// always deflated.
+    #[arg(long)]
+    pub deflate: bool,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -128,6 +133,7 @@ impl Args {
             colormap: self.colormap,
             looks: self.looks,
             orbit: self.orbit,
+            deflate: self.deflate,
         }
     }
 }

@@ -14,7 +14,9 @@ use detect_core::labels::coco::{
 use detect_core::labels::{ImageLabels, LabeledBox, VocMeta, write_voc_xml, write_yolo_txt};
 use rand::Rng;
 use rand::seq::SliceRandom;
-use raster::{Compression, GeoInfo, GeoTransform, Pixels, Raster, WriteOptions, write_geotiff};
+use raster::{
+    Compression, GeoInfo, GeoTiffWriter, GeoTransform, Pixels, RasterSpec, SampleType, WriteOptions,
+};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use std::fs;
@@ -97,11 +99,11 @@ pub fn write_f32(
     geo: &GeoInfo,
     storage: Storage,
 ) -> Result<(), SynthError> {
-    let r = Raster {
+    let spec = RasterSpec {
         width: w,
         height: h,
         bands: 1,
-        pixels: Pixels::F32(data.to_vec()),
+        sample: SampleType::F32,
         geo: Some(*geo),
         nodata: None,
     };
@@ -113,7 +115,12 @@ pub fn write_f32(
         predictor: storage == Storage::DeflatePredicted,
         ..WriteOptions::default()
     };
-    write_geotiff(path, &r, &opts)?;
+    // In bands of rows: a scene's raster is a quarter of a gigabyte, never copied whole.
+    let mut out = GeoTiffWriter::create(path, spec, opts)?;
+    for rows in data.chunks((w * 256).max(1)) {
+        out.write_rows(&Pixels::F32(rows.to_vec()))?;
+    }
+    out.finish()?;
     Ok(())
 }
 

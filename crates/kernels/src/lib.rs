@@ -26,6 +26,7 @@ mod pool;
 mod reference;
 mod simd;
 mod tensor;
+pub mod train;
 mod upsample;
 
 pub use act::Activation;

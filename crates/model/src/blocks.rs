@@ -51,8 +51,13 @@ impl Conv {
         Self { conv, bn }
     }
 
+    /// Training on an autodiff Flex device runs the fused op ([`crate::fused`]); everything
+    /// else the plain burn layers.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        silu(self.bn.forward(self.conv.forward(x)))
+        match crate::fused::plan(self, &x) {
+            Some(plan) => crate::fused::forward(self, x, plan),
+            None => silu(self.bn.forward(self.conv.forward(x))),
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`inference`]: tiles → detections (decode, score threshold, NMS).
 //! - [`anchors`]: k-means anchors for the YOLOv5 baseline.
 //! - [`device`]: `--device cpu|cuda|wgpu`; [`draw`]: boxes on pictures.
+//! - [`fused`]: the fused Conv + BatchNorm + SiLU training op on Flex (autodiff-aware).
 
 pub mod anchors;
 pub mod backbone;
@@ -20,6 +21,7 @@ pub mod device;
 pub mod draw;
 pub mod error;
 pub mod fast;
+pub mod fused;
 pub mod head;
 pub mod inference;
 pub mod input;

@@ -67,6 +67,50 @@ fn synthetic_batch(batch: usize, tile: usize, seed: u64) -> (Vec<f32>, Vec<Vec<[
     (images, gts)
 }
 
+/// The same training steps timed on the plain burn path and on the fused Conv block path
+/// (`model::fused`), in one process.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PathComparison {
+    pub plain: BenchResult,
+    pub fused: BenchResult,
+}
+
+impl PathComparison {
+    /// Median plain step time over median fused step time.
+    pub fn speedup(&self) -> f64 {
+        self.plain.median(|t| t.total) / self.fused.median(|t| t.total)
+    }
+}
+
+/// [`bench_train_steps`] with the fused Conv block path forced on or off (on this thread,
+/// where the network's forward runs).
+pub fn bench_train_path(
+    model_cfg: &ModelConfig,
+    batch: usize,
+    warmup: usize,
+    steps: usize,
+    device: &Device,
+    fused: bool,
+) -> BenchResult {
+    model::fused::with_enabled(fused, || {
+        bench_train_steps(model_cfg, batch, warmup, steps, device)
+    })
+}
+
+/// Plain burn first, then the fused path, on the same synthetic batches.
+pub fn bench_train_compare(
+    model_cfg: &ModelConfig,
+    batch: usize,
+    warmup: usize,
+    steps: usize,
+    device: &Device,
+) -> PathComparison {
+    PathComparison {
+        plain: bench_train_path(model_cfg, batch, warmup, steps, device, false),
+        fused: bench_train_path(model_cfg, batch, warmup, steps, device, true),
+    }
+}
+
 /// Times `steps` training steps of `model_cfg` at `batch` on `device` (CPU: Flex).
 pub fn bench_train_steps(
     model_cfg: &ModelConfig,

@@ -3,15 +3,16 @@
 use anyhow::Context;
 use model::{ModelConfig, Scale, Variant};
 use train::DeviceKind;
-use train::bench::bench_train_steps;
+use train::bench::{BenchResult, StepTiming, bench_train_path};
 use train::trainer::make_device;
 
 /// The reference: one batch-8 416² training step of Light YOLO-Basin-S on the paper's
 /// CPU with PyTorch takes 1.73 s.
 const PYTORCH_CPU_STEP_S: f64 = 1.73;
 
-/// Time training steps (forward, assignment + loss, backward, Adam) on synthetic batches and
-/// compare with PyTorch CPU's 1.73 s per batch-8 step of Light YOLO-Basin-S at 416².
+/// Time training steps (forward, assignment + loss, backward, Adam) on synthetic batches, on
+/// the plain burn path and the fused Conv block path, and compare with PyTorch CPU's 1.73 s
+/// per batch-8 step of Light YOLO-Basin-S at 416².
 #[derive(clap::Args)]
 pub struct Args {
     /// Network: yolov5, yolo-basin or light-yolo-basin.
@@ -32,23 +33,60 @@ pub struct Args {
     /// Device: cpu, cuda or wgpu.
     #[arg(long, default_value = "cpu")]
     pub device: DeviceKind,
+    /// Conv block implementation(s) to time: both (CPU), plain or fused.
+    #[arg(long, value_enum, default_value = "both")]
+    pub paths: Paths,
+}
+
+/// Which implementation of the `Conv` blocks' training step to time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Paths {
+    /// Plain burn, then the fused op, same batches, with the ratio (CPU only).
+    Both,
+    /// burn's Conv2d + BatchNorm + SiLU with autodiff.
+    Plain,
+    /// The fused Conv + BatchNorm + SiLU op (Flex; other devices run plain burn).
+    Fused,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = ModelConfig::new(args.variant, args.scale).with_tile(args.tile);
     cfg.validate().context("model configuration")?;
     let device = make_device(args.device)?;
-    let r = bench_train_steps(&cfg, args.batch, 1, args.steps.max(1), &device);
-    let med = |f: fn(&train::bench::StepTiming) -> f64| r.median(f);
-    let step = med(|t| t.total);
+    let steps = args.steps.max(1);
     println!(
         "{} batch {} tile {} on {:?}, median of {} steps:",
         cfg.name(),
         args.batch,
         args.tile,
         args.device,
-        r.steps.len()
+        steps
     );
+    let on_cpu = args.device == DeviceKind::Cpu;
+    let paths = if on_cpu { args.paths } else { Paths::Plain };
+    let mut medians = Vec::new();
+    for (name, fused) in [("plain burn", false), ("fused Conv blocks", true)] {
+        let wanted = match paths {
+            Paths::Both => true,
+            Paths::Plain => !fused,
+            Paths::Fused => fused,
+        };
+        if wanted {
+            let r = bench_train_path(&cfg, args.batch, 1, steps, &device, fused);
+            medians.push(report(name, &r, &args));
+        }
+    }
+    if let [plain, fused] = medians[..] {
+        println!("fused vs plain: {:.2}× faster per step", plain / fused);
+    }
+    Ok(())
+}
+
+/// Prints one path's phases and returns its median step time.
+fn report(name: &str, r: &BenchResult, args: &Args) -> f64 {
+    let med = |f: fn(&StepTiming) -> f64| r.median(f);
+    let step = med(|t| t.total);
+    println!("{name}:");
     println!(
         "  forward {:.3} s, assignment + loss {:.3} s, backward {:.3} s, Adam {:.3} s",
         med(|t| t.forward),
@@ -68,5 +106,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "  (the PyTorch CPU reference, 1.73 s/step, is for light-yolo-basin-s, batch 8, 416²)"
         );
     }
-    Ok(())
+    step
 }

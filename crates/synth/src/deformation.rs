@@ -268,4 +268,30 @@ mod tests {
         p.origin_m = (1e6, -1e6);
         assert!(render_panel(&p, &view(), 100, 100).is_none());
     }
+
+    /// Whatever the draw, no panel develops more subsidence in the span than its final W0
+    /// (the strength comes from the physics, not from a target it is scaled to).
+    #[test]
+    fn no_random_panel_exceeds_its_final_w0() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for i in 0..150 {
+            let v = Viewing {
+                span_days: [12.0, 24.0, 36.0, 48.0][i % 4],
+                ..view()
+            };
+            for p in crate::layout::random_mine(&mut rng, (0.0, 0.0), i, &v) {
+                let (_, developed) = render_panel_with_amplitude(&p, &v, 4, 4);
+                assert!(
+                    developed <= p.panel.w0() + 1e-12,
+                    "{developed} > {}",
+                    p.panel.w0()
+                );
+                assert!(
+                    p.peak_los_m <= developed * 1.5 + 1e-12,
+                    "LOS beyond its subsidence"
+                );
+            }
+        }
+    }
 }

@@ -127,6 +127,56 @@ pub fn bn_silu_backward(
     var: &[f32],
     eps: f64,
 ) -> Result<BnSiluGrads, KernelError> {
+    let mut dz = vec![0.0f32; z.len()];
+    let stats = BnStats {
+        batch,
+        channels,
+        plane,
+        gamma,
+        beta,
+        mean,
+        var,
+        eps,
+    };
+    let (gamma, beta) = backward_into(z, dy, &stats, &mut dz)?;
+    Ok(BnSiluGrads {
+        input: dz,
+        gamma,
+        beta,
+    })
+}
+
+/// A BatchNorm's sizes, parameters and the batch statistics of its forward.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BnStats<'a> {
+    pub batch: usize,
+    pub channels: usize,
+    pub plane: usize,
+    pub gamma: &'a [f32],
+    pub beta: &'a [f32],
+    pub mean: &'a [f32],
+    pub var: &'a [f32],
+    pub eps: f64,
+}
+
+/// [`bn_silu_backward`] writing the input gradient into `dz` (every value overwritten);
+/// returns the gradients of γ and β.
+pub(crate) fn backward_into(
+    z: &[f32],
+    dy: &[f32],
+    st: &BnStats,
+    dz: &mut [f32],
+) -> Result<(Vec<f32>, Vec<f32>), KernelError> {
+    let BnStats {
+        batch,
+        channels,
+        plane,
+        gamma,
+        beta,
+        mean,
+        var,
+        eps,
+    } = *st;
     let d = dims(
         z,
         batch,
@@ -141,16 +191,19 @@ pub fn bn_silu_backward(
         plane,
         [("bn mean", mean.len()), ("bn var", var.len())],
     )?;
-    if dy.len() != z.len() {
+    if dy.len() != z.len() || dz.len() != z.len() {
         return Err(KernelError::Length {
             what: "bn silu output gradient",
             detail: format!("batch {batch}, channels {channels}, plane {plane}"),
             expected: z.len(),
-            got: dy.len(),
+            got: if dy.len() != z.len() {
+                dy.len()
+            } else {
+                dz.len()
+            },
         });
     }
     let affine = Affine::new(mean, var, gamma, beta, eps);
-    let mut dz = vec![0.0f32; z.len()];
     let mut parts = vec![(0.0f64, 0.0f64); batch * channels];
     parts
         .par_iter_mut()
@@ -186,11 +239,10 @@ pub fn bn_silu_backward(
             ];
             input_grad(v, da, coeffs);
         });
-    Ok(BnSiluGrads {
-        input: dz,
-        gamma: totals.iter().map(|t| t.1 as f32).collect(),
-        beta: totals.iter().map(|t| t.0 as f32).collect(),
-    })
+    Ok((
+        totals.iter().map(|t| t.1 as f32).collect(),
+        totals.iter().map(|t| t.0 as f32).collect(),
+    ))
 }
 
 /// Per channel: `a = z·scale + shift` with `scale = γ/√(σ² + ε)`, `shift = β − μ·scale`.
@@ -234,25 +286,40 @@ fn reduce_parts(parts: &[(f64, f64)], channels: usize) -> Vec<(f64, f64)> {
     totals
 }
 
+/// Values summed in f32 lanes before the lanes are added into f64: short enough for f32
+/// to stay exact to ~1e-6, long enough for the f64 work not to slow the loop.
+const BLOCK: usize = 64 * LANES;
+
+/// Adds per-lane f32 partial sums into an f64 total.
+#[inline(always)]
+fn flush(total: &mut f64, lanes: &[f32; LANES]) {
+    *total += lanes.iter().map(|&v| v as f64).sum::<f64>();
+}
+
 multiversion! {
-    /// (Σ (v − shift), Σ (v − shift)²) in f64.
+    /// (Σ (v − shift), Σ (v − shift)²), f32 within blocks, f64 across them.
     fn moments(v: &[f32], shift: f32) -> (f64, f64) {
-        let mut s1 = [0.0f64; LANES];
-        let mut s2 = [0.0f64; LANES];
-        let (chunks, rest) = v.as_chunks::<LANES>();
-        for chunk in chunks {
-            for l in 0..LANES {
-                let d = (chunk[l] - shift) as f64;
+        let (mut t1, mut t2) = (0.0f64, 0.0f64);
+        for block in v.chunks(BLOCK) {
+            let mut s1 = [0.0f32; LANES];
+            let mut s2 = [0.0f32; LANES];
+            let (chunks, rest) = block.as_chunks::<LANES>();
+            for chunk in chunks {
+                for l in 0..LANES {
+                    let d = chunk[l] - shift;
+                    s1[l] += d;
+                    s2[l] += d * d;
+                }
+            }
+            for (l, &x) in rest.iter().enumerate() {
+                let d = x - shift;
                 s1[l] += d;
                 s2[l] += d * d;
             }
+            flush(&mut t1, &s1);
+            flush(&mut t2, &s2);
         }
-        for &x in rest {
-            let d = (x - shift) as f64;
-            s1[0] += d;
-            s2[0] += d * d;
-        }
-        (s1.iter().sum(), s2.iter().sum())
+        (t1, t2)
     }
 }
 
@@ -279,7 +346,7 @@ fn silu_grad_one(x: f32, g: f32, scale: f32, shift: f32, mean: f32, inv_std: f32
 }
 
 multiversion! {
-    /// `da = dy·silu'(a)` into `da`; returns (Σ da, Σ da·x̂) in f64.
+    /// `da = dy·silu'(a)` into `da`; returns (Σ da, Σ da·x̂), f32 within blocks, f64 across.
     fn silu_grad(
         v: &[f32],
         g: &[f32],
@@ -289,26 +356,31 @@ multiversion! {
         mean: f32,
         inv_std: f32,
     ) -> (f64, f64) {
-        let mut s1 = [0.0f64; LANES];
-        let mut s2 = [0.0f64; LANES];
-        let (vc, vr) = v.as_chunks::<LANES>();
-        let (gc, gr) = g.as_chunks::<LANES>();
-        let (dc, dr) = da.as_chunks_mut::<LANES>();
-        for ((x, gg), d) in vc.iter().zip(gc).zip(dc) {
-            for l in 0..LANES {
-                let (a, b) = silu_grad_one(x[l], gg[l], scale, shift, mean, inv_std);
-                d[l] = a;
-                s1[l] += a as f64;
-                s2[l] += b as f64;
+        let (mut t1, mut t2) = (0.0f64, 0.0f64);
+        for ((vb, gb), db) in v.chunks(BLOCK).zip(g.chunks(BLOCK)).zip(da.chunks_mut(BLOCK)) {
+            let mut s1 = [0.0f32; LANES];
+            let mut s2 = [0.0f32; LANES];
+            let (vc, vr) = vb.as_chunks::<LANES>();
+            let (gc, gr) = gb.as_chunks::<LANES>();
+            let (dc, dr) = db.as_chunks_mut::<LANES>();
+            for ((x, gg), d) in vc.iter().zip(gc).zip(dc) {
+                for l in 0..LANES {
+                    let (a, b) = silu_grad_one(x[l], gg[l], scale, shift, mean, inv_std);
+                    d[l] = a;
+                    s1[l] += a;
+                    s2[l] += b;
+                }
             }
+            for (l, ((x, gg), d)) in vr.iter().zip(gr).zip(dr).enumerate() {
+                let (a, b) = silu_grad_one(*x, *gg, scale, shift, mean, inv_std);
+                *d = a;
+                s1[l] += a;
+                s2[l] += b;
+            }
+            flush(&mut t1, &s1);
+            flush(&mut t2, &s2);
         }
-        for ((x, gg), d) in vr.iter().zip(gr).zip(dr) {
-            let (a, b) = silu_grad_one(*x, *gg, scale, shift, mean, inv_std);
-            *d = a;
-            s1[0] += a as f64;
-            s2[0] += b as f64;
-        }
-        (s1.iter().sum(), s2.iter().sum())
+        (t1, t2)
     }
 }
 

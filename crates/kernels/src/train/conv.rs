@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use super::depthwise;
 use super::gemm::{Layout, gemm};
+use super::scratch::with_scratch;
 use crate::KernelError;
 use crate::im2col::{Geometry, im2col};
 
@@ -224,9 +225,11 @@ fn with_columns<R>(shape: &ConvShape, g: &Geometry, xn: &[f32], f: impl FnOnce(&
     if shape.is_pointwise() {
         return f(xn);
     }
-    let mut col = vec![0.0f32; shape.c_in * shape.kernel * shape.kernel * g.oh * g.ow];
-    im2col(xn, g, &mut col);
-    f(&col)
+    let len = shape.c_in * shape.kernel * shape.kernel * g.oh * g.ow;
+    with_scratch(len, |col| {
+        im2col(xn, g, col);
+        f(col)
+    })
 }
 
 /// One image: `dW_n = dZ_n · colᵀ`, `dcol = Wᵀ · dZ_n`, `dX_n = col2im(dcol)`.
@@ -267,18 +270,19 @@ fn dense_backward_image(
         );
         return;
     }
-    let mut dcol = vec![0.0f32; ckk * ohw];
-    gemm(
-        &mut dcol,
-        weight,
-        Layout::Transposed,
-        dzn,
-        Layout::Plain,
-        ckk,
-        ohw,
-        shape.c_out,
-    );
-    col2im(&dcol, g, dx_n);
+    with_scratch(ckk * ohw, |dcol| {
+        gemm(
+            dcol,
+            weight,
+            Layout::Transposed,
+            dzn,
+            Layout::Plain,
+            ckk,
+            ohw,
+            shape.c_out,
+        );
+        col2im(dcol, g, dx_n);
+    });
 }
 
 /// Output columns `[lo, hi)` whose input column `ox·s + kx − pad` lies inside `0..w`.

@@ -8,15 +8,20 @@
 //!   im2col + GEMM, its data gradient as GEMM + col2im and its weight gradient as GEMM;
 //!   depthwise (groups = channels) as direct loops.
 //! - [`bn_silu_forward`], [`bn_silu_backward`]: batch-statistic BatchNorm fused with SiLU.
+//! - [`conv_bn_silu_backward`]: the whole block's backward, its BatchNorm gradient kept in
+//!   a reused scratch buffer.
 //!
 //! Work is split by image (convolutions) or by image plane (BatchNorm), and per-image partial
 //! sums are reduced in image order, so results do not depend on the thread count.
 
+mod block;
 mod bn_silu;
 mod conv;
 mod depthwise;
 mod gemm;
+mod scratch;
 
+pub use block::{BlockGrads, BlockSaved, conv_bn_silu_backward};
 pub use bn_silu::{BnSiluGrads, BnSiluOutput, bn_silu_backward, bn_silu_forward};
 pub use conv::{ConvGrads, ConvShape, conv_backward, conv_forward};
 

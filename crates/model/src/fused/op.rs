@@ -15,7 +15,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Flex, backend_extension};
 use burn::tensor::{Shape, TensorData};
-use kernels::train::{ConvShape, bn_silu_backward, bn_silu_forward, conv_backward, conv_forward};
+use kernels::train::{BlockSaved, ConvShape, bn_silu_forward, conv_bn_silu_backward, conv_forward};
 
 /// A YOLOv5 `Conv` block in training mode. Returns the block's output and the batch mean and
 /// biased variance (for the running statistics; they carry no gradient).
@@ -214,41 +214,29 @@ impl Backward<Flex, 4> for ConvBnSiluStep {
         let saved = ops.state;
         let inp = &saved.inputs;
         let s = &inp.shape;
-        let plane = saved.z.len() / (s.batch * s.c_out);
-        let bn = bn_silu_backward(
-            &saved.z,
-            slice(&dy),
-            s.batch,
-            s.c_out,
-            plane,
-            slice(&inp.gamma),
-            slice(&inp.beta),
-            &saved.mean,
-            &saved.var,
-            inp.eps,
-        )
-        .unwrap_or_else(|e| panic!("conv_bn_silu_train backward: {e}"));
-        if node_x.is_some() || node_w.is_some() {
-            let conv = conv_backward(
-                s,
-                slice(&inp.x),
-                slice(&inp.weight),
-                &bn.input,
-                node_x.is_some(),
-            )
+        let block = BlockSaved {
+            x: slice(&inp.x),
+            weight: slice(&inp.weight),
+            z: &saved.z,
+            gamma: slice(&inp.gamma),
+            beta: slice(&inp.beta),
+            mean: &saved.mean,
+            var: &saved.var,
+            eps: inp.eps,
+        };
+        let g = conv_bn_silu_backward(s, &block, slice(&dy), node_x.is_some())
             .unwrap_or_else(|e| panic!("conv_bn_silu_train backward: {e}"));
-            if let (Some(node), Some(dx)) = (node_x, conv.input) {
-                grads.register::<Flex>(node.id, like(dx, &inp.x));
-            }
-            if let Some(node) = node_w {
-                grads.register::<Flex>(node.id, like(conv.weight, &inp.weight));
-            }
+        if let (Some(node), Some(dx)) = (node_x, g.input) {
+            grads.register::<Flex>(node.id, like(dx, &inp.x));
+        }
+        if let Some(node) = node_w {
+            grads.register::<Flex>(node.id, like(g.weight, &inp.weight));
         }
         if let Some(node) = node_gamma {
-            grads.register::<Flex>(node.id, like(bn.gamma, &inp.gamma));
+            grads.register::<Flex>(node.id, like(g.gamma, &inp.gamma));
         }
         if let Some(node) = node_beta {
-            grads.register::<Flex>(node.id, like(bn.beta, &inp.beta));
+            grads.register::<Flex>(node.id, like(g.beta, &inp.beta));
         }
     }
 }

@@ -153,6 +153,15 @@ pub fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     adam.init()
 }
 
+/// Touches every float parameter, which makes burn draw the lazily initialised ones.
+struct Materialise;
+
+impl ModuleVisitor for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+}
+
 struct Finite(bool);
 
 impl ModuleVisitor for Finite {
@@ -213,7 +222,11 @@ fn start_run(
         // under one lock keeps concurrent runs (tests) from interleaving their draws.
         let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         ad.seed(cfg.seed);
-        Detector::try_new(&cfg.model, ad)?
+        let model = Detector::try_new(&cfg.model, ad)?;
+        // burn draws a parameter's values lazily, on its first use: draw them all now,
+        // inside the lock, not during the first step while other runs draw too.
+        model.visit(&mut Materialise);
+        model
     };
     if let Some(init) = &cfg.init {
         let (loaded, header) = model::load_weights(init, ad)?;

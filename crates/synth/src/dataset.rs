@@ -231,30 +231,21 @@ fn write_tile(
     let style = random_style(&mut kind_rng, cfg.colormap);
     let geo = random_georef(&mut kind_rng, a.viewing.dx_m, a.viewing.dy_m);
     let (w, h) = (a.w, a.h);
-    write_f32(
-        &out.join(format!("images/{stem}.tif")),
-        w,
-        h,
-        &a.phase,
-        &geo,
-        Storage::noisy(cfg.deflate),
-    )?;
-    write_f32(
-        &out.join(format!("coherence/{stem}.tif")),
-        w,
-        h,
-        &a.coherence,
-        &geo,
-        Storage::noisy(cfg.deflate),
-    )?;
-    write_f32(
-        &out.join(format!("los/{stem}.tif")),
-        w,
-        h,
-        &a.los,
-        &geo,
-        Storage::Deflate,
-    )?;
+    let noisy = Storage::noisy(cfg.deflate);
+    for (dir, data, storage) in [
+        ("images", &a.phase, noisy),
+        ("coherence", &a.coherence, noisy),
+        ("los", &a.los, Storage::Deflate),
+    ] {
+        write_f32(
+            &out.join(format!("{dir}/{stem}.tif")),
+            w,
+            h,
+            data,
+            &geo,
+            storage,
+        )?;
+    }
     let png_name = format!("{stem}.png");
     write_png_fast(
         &out.join("png").join(&png_name),

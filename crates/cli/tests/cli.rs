@@ -57,6 +57,18 @@ fn gt_as_results(gt: &Value, shift: f64) -> Value {
     )
 }
 
+/// `yolo-basin eval` of `dets` against the COCO ground truth `gt`; its JSON report.
+fn eval_report(gt: &Path, dets: &Path, report: &Path) -> Value {
+    run(bin()
+        .args(["eval", "--gt"])
+        .arg(gt)
+        .arg("--dets")
+        .arg(dets)
+        .arg("--out")
+        .arg(report));
+    read_json(report)
+}
+
 fn stat(report: &Value, name: &str) -> f64 {
     report["stats"]
         .as_array()
@@ -97,15 +109,7 @@ fn synth_then_eval_gt_as_detections_gives_map_one_and_jitter_lowers_it() {
 
     let exact = dir.join("exact.json");
     std::fs::write(&exact, gt_as_results(&gt, 0.0).to_string()).expect("write");
-    let report = dir.join("exact-report.json");
-    run(bin()
-        .args(["eval", "--gt"])
-        .arg(&gt_path)
-        .arg("--dets")
-        .arg(&exact)
-        .arg("--out")
-        .arg(&report));
-    let r = read_json(&report);
+    let r = eval_report(&gt_path, &exact, &dir.join("exact-report.json"));
     assert!(
         (stat(&r, "AP") - 1.0).abs() < 1e-12,
         "mAP of the truth is 1"
@@ -113,15 +117,10 @@ fn synth_then_eval_gt_as_detections_gives_map_one_and_jitter_lowers_it() {
 
     let jittered = dir.join("jittered.json");
     std::fs::write(&jittered, gt_as_results(&gt, 4.0).to_string()).expect("write");
-    let report = dir.join("jitter-report.json");
-    run(bin()
-        .args(["eval", "--gt"])
-        .arg(&gt_path)
-        .arg("--dets")
-        .arg(&jittered)
-        .arg("--out")
-        .arg(&report));
-    let map = stat(&read_json(&report), "AP");
+    let map = stat(
+        &eval_report(&gt_path, &jittered, &dir.join("jitter-report.json")),
+        "AP",
+    );
     assert!(map < 0.95, "boxes moved by 4 px score lower (mAP {map})");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,6 @@
 //! The whole network: backbone, neck, head, built from a [`ModelConfig`].
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 
 use crate::ModelError;
@@ -42,6 +42,19 @@ impl Detector {
         })
     }
 
+    /// [`Detector::try_new`] with its initial weights drawn from `seed`: the same seed gives
+    /// the same weights even while other threads build networks. burn's generator is global
+    /// to the process and draws a parameter's values lazily, on first use, so seeding and
+    /// drawing every parameter happen here, under one lock.
+    pub fn try_seeded(cfg: &ModelConfig, device: &Device, seed: u64) -> Result<Self, ModelError> {
+        static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
+        device.seed(seed);
+        let model = Self::try_new(cfg, device)?;
+        model.visit(&mut Materialise);
+        Ok(model)
+    }
+
     pub fn config(&self) -> &ModelConfig {
         &self.config
     }
@@ -50,6 +63,15 @@ impl Detector {
     pub fn forward(&self, x: Tensor<4>) -> HeadOutput {
         let features = self.backbone.forward(x);
         self.head.forward(self.neck.forward(features))
+    }
+}
+
+/// Touches every float parameter, which makes burn draw the lazily initialised ones.
+struct Materialise;
+
+impl ModuleVisitor for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
     }
 }
 

@@ -64,8 +64,6 @@ pub enum TrainError {
     RunConfig(#[from] crate::config::RunConfigError),
 }
 
-static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// What a run did.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainReport {
@@ -153,15 +151,6 @@ pub fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     adam.init()
 }
 
-/// Touches every float parameter, which makes burn draw the lazily initialised ones.
-struct Materialise;
-
-impl ModuleVisitor for Materialise {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let _ = param.val();
-    }
-}
-
 struct Finite(bool);
 
 impl ModuleVisitor for Finite {
@@ -217,17 +206,7 @@ fn start_run(
     ad: &Device,
     plain: &Device,
 ) -> Result<Run, TrainError> {
-    let mut model = {
-        // Burn's generator is global to the process: seeding and drawing the initial weights
-        // under one lock keeps concurrent runs (tests) from interleaving their draws.
-        let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        ad.seed(cfg.seed);
-        let model = Detector::try_new(&cfg.model, ad)?;
-        // burn draws a parameter's values lazily, on its first use: draw them all now,
-        // inside the lock, not during the first step while other runs draw too.
-        model.visit(&mut Materialise);
-        model
-    };
+    let mut model = Detector::try_seeded(&cfg.model, ad, cfg.seed)?;
     if let Some(init) = &cfg.init {
         let (loaded, header) = model::load_weights(init, ad)?;
         if header.config.variant != cfg.model.variant || header.config.scale != cfg.model.scale {

@@ -28,6 +28,10 @@ enum Command {
     Train(cmd::train::Args),
     /// Evaluate detections against ground truth, exactly as pycocotools' COCOeval (bbox).
     Eval(cmd::eval::Args),
+    /// Choose a model's default score threshold on simulated validation scenes.
+    Calibrate(cmd::calibrate::Args),
+    /// Add tiles where a model raises false alarms on fresh simulated scenes to a data set.
+    HardNegatives(cmd::mine::Args),
     /// Run a model on a folder of tiles or pictures; write COCO results and annotated PNGs.
     Predict(cmd::predict::Args),
     /// Describe a model or weights file: layers, parameters, GFLOPs, memory (paper's Table 3).
@@ -62,6 +66,8 @@ fn main() {
         Command::Train(a) => cmd::train::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Predict(a) => cmd::predict::run(a),
+        Command::Calibrate(a) => cmd::calibrate::run(a),
+        Command::HardNegatives(a) => cmd::mine::run(a),
         Command::Info(a) => cmd::info::run(a),
         Command::Raster(a) => cmd::raster::run(a),
         Command::Phase(a) => cmd::phase::run(a),

@@ -35,7 +35,7 @@ pub use detector::Detector;
 pub use error::ModelError;
 pub use head::{HeadOutput, LevelOutput};
 pub use inference::{PredictParams, Predictor};
-pub use weights::{WeightsHeader, load_weights, save_weights};
+pub use weights::{Calibration, WeightsHeader, load_weights, save_weights};
 
 /// The burn device type, re-exported so callers need not name burn.
 pub use burn::prelude::Device;

@@ -38,6 +38,26 @@ pub struct WeightsHeader {
     /// Evaluation results (mAP…), free-form.
     #[serde(default)]
     pub metrics: serde_json::Value,
+    /// The score threshold chosen on simulated validation scenes (`yolo-basin calibrate`):
+    /// `detect` uses it unless given `--score`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+}
+
+/// How a model's default score threshold was chosen: the maximum F1 at IoU 0.5 on
+/// simulated validation scenes (never the benchmark's).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub score_threshold: f64,
+    /// At that threshold, over the validation scenes.
+    pub f1: f64,
+    pub recall: f64,
+    pub precision: f64,
+    pub iou: f64,
+    /// The validation scenes: how many, their side (px) and the synth seed.
+    pub scenes: usize,
+    pub scene_size: usize,
+    pub seed: u64,
 }
 
 impl WeightsHeader {
@@ -48,6 +68,7 @@ impl WeightsHeader {
             config: config.clone(),
             training: serde_json::Value::Null,
             metrics: serde_json::Value::Null,
+            calibration: None,
         }
     }
 

@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             filtered_fraction: 0.7,
             label_threshold_m: insar::S1_WAVELENGTH / 16.0,
             min_box_px: 8,
+            conditions: synth::Conditions::default(),
         };
         let t0 = std::time::Instant::now();
         let a = simulate(&cfg, seed * 1000 + i as u64);

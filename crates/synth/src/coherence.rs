@@ -27,6 +27,7 @@ pub fn background<R: Rng>(
     (dx, dy): (f64, f64),
     dem: &Field,
     boost_negatives: bool,
+    fixed_base: Option<f64>,
     rec: &mut CoherenceRecord,
 ) -> Vec<f32> {
     let (gw, gh) = smooth_grid(w, h);
@@ -45,6 +46,7 @@ pub fn background<R: Rng>(
     // Pairs drowned in noise are discarded by users (and by the paper), so the
     // background stays in the range where fringes survive at least after filtering.
     let base = rng.random_range(0.35..0.9);
+    let base = fixed_base.unwrap_or(base);
     rec.background = base;
     let base = base as f32;
     let regional = smooth(rng, 3000.0, 3.0);

@@ -1,5 +1,6 @@
 //! Run configuration of `yolo-basin synth`, its defaults and checks.
 
+use crate::conditions::Conditions;
 use crate::error::SynthError;
 use crate::geometry::Looks;
 use crate::scene::OrbitChoice;
@@ -80,6 +81,11 @@ pub struct SynthConfig {
     /// Off by default: noisy phase shrinks by only 12–20 % and writing takes about as
     /// long as simulating. The truth raster (mostly zeros) is always deflated.
     pub deflate: bool,
+    /// Conditions fixed for every area of the run (drawn per area where `None`).
+    pub conditions: Conditions,
+    /// Tiles cut from whole simulated training scenes (background in the proportion a
+    /// scene has, every look-alike, basins cut anywhere), besides the basin-centred tiles.
+    pub scene_tiles: usize,
 }
 
 fn ser_cmap<S: serde::Serializer>(c: &Option<Colormap>, s: S) -> Result<S::Ok, S::Error> {
@@ -107,6 +113,8 @@ impl Default for SynthConfig {
             looks: Looks::default(),
             orbit: OrbitChoice::Random,
             deflate: false,
+            conditions: Conditions::default(),
+            scene_tiles: 0,
         }
     }
 }
@@ -154,6 +162,9 @@ impl SynthConfig {
                 format!("{t} m"),
                 "a LOS deformation in (0, 0.5) m",
             );
+        }
+        if let Err((field, value, expected)) = self.conditions.check() {
+            return bad(field, value, expected);
         }
         if self.min_box_px == 0 || self.min_box_px > self.tile_size / 2 {
             return bad("min_box_px", self.min_box_px.to_string(), "1..=tile_size/2");

@@ -33,6 +33,8 @@ pub const TILE_PAD: usize = 16;
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Summary {
     pub tiles: usize,
+    /// Of `tiles`, those cut from whole training scenes.
+    pub scene_tiles: usize,
     pub negative_tiles: usize,
     pub filtered_tiles: usize,
     pub basins: usize,
@@ -197,14 +199,16 @@ pub fn area_extra(a: &SimArea, style: &RenderStyle) -> Map<String, Value> {
     m
 }
 
-/// One tile's outputs, before ids are assigned.
-struct TileOut {
-    image: CocoImage,
-    annotations: Vec<CocoAnnotation>,
-    negative: bool,
-    filtered: bool,
-    truncated: usize,
-    decorrelated: usize,
+/// One tile's outputs, before annotation ids are assigned.
+pub struct TileOut {
+    pub(crate) stem: String,
+    pub(crate) split: String,
+    pub(crate) image: CocoImage,
+    pub(crate) annotations: Vec<CocoAnnotation>,
+    pub(crate) negative: bool,
+    pub(crate) filtered: bool,
+    pub(crate) truncated: usize,
+    pub(crate) decorrelated: usize,
 }
 
 fn write_tile(
@@ -213,7 +217,6 @@ fn write_tile(
     index: usize,
     split: &str,
 ) -> Result<TileOut, SynthError> {
-    let stem = format!("tile_{index:05}");
     let mut kind_rng = rng_for(cfg.seed, stream::TILE + 100, index as u64);
     let negative = kind_rng.random_bool(cfg.negative_fraction);
     let area_cfg = AreaConfig {
@@ -226,10 +229,39 @@ fn write_tile(
         filtered_fraction: cfg.filtered_fraction,
         label_threshold_m: cfg.label_threshold.metres(),
         min_box_px: cfg.min_box_px,
+        conditions: cfg.conditions.clone(),
     };
     let a = simulate(&area_cfg, derive(cfg.seed, stream::TILE, index as u64));
-    let style = random_style(&mut kind_rng, cfg.colormap);
-    let geo = random_georef(&mut kind_rng, a.viewing.dx_m, a.viewing.dy_m);
+    let tile = AreaTile {
+        stem: format!("tile_{index:05}"),
+        image_id: index as u64 + 1,
+        split,
+        negative,
+    };
+    write_area_tile(cfg, out, &a, &tile, &mut kind_rng)
+}
+
+/// Names and role of one tile of a data set.
+pub struct AreaTile<'a> {
+    pub stem: String,
+    pub image_id: u64,
+    pub split: &'a str,
+    /// Simulated as a pure negative (no mine placed).
+    pub negative: bool,
+}
+
+/// Writes a simulated tile's rasters, picture and labels; `kind_rng` draws its rendering
+/// style and map position.
+pub fn write_area_tile<R: Rng>(
+    cfg: &SynthConfig,
+    out: &Path,
+    a: &SimArea,
+    tile: &AreaTile,
+    kind_rng: &mut R,
+) -> Result<TileOut, SynthError> {
+    let stem = &tile.stem;
+    let style = random_style(kind_rng, cfg.colormap);
+    let geo = random_georef(kind_rng, a.viewing.dx_m, a.viewing.dy_m);
     let (w, h) = (a.w, a.h);
     let noisy = Storage::noisy(cfg.deflate);
     for (dir, data, storage) in [
@@ -266,7 +298,7 @@ fn write_tile(
                 y2: b.bbox.y2 as f64,
             },
             class_id: 0,
-            extra: basin_extra(&a, b, threshold, 0),
+            extra: basin_extra(a, b, threshold, 0),
         })
         .collect();
     let labels = ImageLabels {
@@ -292,10 +324,10 @@ fn write_tile(
         &VocMeta::labelimg("png", vec![CLASS_NAME.to_string()]),
     )?;
 
-    let mut extra = area_extra(&a, &style);
-    extra.insert("split".into(), json!(split));
+    let mut extra = area_extra(a, &style);
+    extra.insert("split".into(), json!(tile.split));
     extra.insert("stem".into(), json!(stem));
-    extra.insert("negative".into(), json!(negative));
+    extra.insert("negative".into(), json!(tile.negative));
     extra.insert("geotransform".into(), json!(geo.transform.0));
     extra.insert("epsg".into(), json!(EPSG));
     let annotations = labels
@@ -303,7 +335,7 @@ fn write_tile(
         .iter()
         .map(|b| CocoAnnotation {
             id: 0,
-            image_id: index as u64 + 1,
+            image_id: tile.image_id,
             category_id: category_id_of(0),
             bbox: [
                 b.bbox.x1,
@@ -317,15 +349,17 @@ fn write_tile(
         })
         .collect();
     Ok(TileOut {
+        stem: stem.clone(),
+        split: tile.split.to_string(),
         image: CocoImage {
-            id: index as u64 + 1,
+            id: tile.image_id,
             file_name: png_name,
             width: w as u32,
             height: h as u32,
             extra,
         },
         annotations,
-        negative,
+        negative: tile.negative,
         filtered: a.filter.is_some(),
         truncated: a.basins.iter().filter(|b| b.truncated).count(),
         decorrelated: a.basins.iter().filter(|b| b.decorrelated_centre).count(),
@@ -366,7 +400,7 @@ pub fn write_tiles(
     progress: &(dyn Fn() + Sync),
 ) -> Result<(CocoDataset, Summary), SynthError> {
     let splits = assign_splits(cfg);
-    let tiles: Vec<TileOut> = (0..cfg.tiles)
+    let mut tiles: Vec<TileOut> = (0..cfg.tiles)
         .into_par_iter()
         .map(|i| {
             let t = write_tile(cfg, out, i, SPLIT_NAMES[splits[i]]);
@@ -374,10 +408,15 @@ pub fn write_tiles(
             t
         })
         .collect::<Result<_, _>>()?;
+    tiles.extend(crate::scene_tiles::write_scene_tiles(
+        cfg, out, cfg.tiles, progress,
+    )?);
     let mut summary = Summary {
-        tiles: cfg.tiles,
+        tiles: tiles.len(),
+        scene_tiles: cfg.scene_tiles,
         ..Summary::default()
     };
+    let mut split_lists = [String::new(), String::new(), String::new()];
     let mut images = Vec::with_capacity(tiles.len());
     let mut annotations = Vec::new();
     for t in tiles {
@@ -386,6 +425,11 @@ pub fn write_tiles(
         summary.truncated_basins += t.truncated;
         summary.decorrelated_centres += t.decorrelated;
         summary.empty_positive_tiles += usize::from(!t.negative && t.annotations.is_empty());
+        if let Some(k) = SPLIT_NAMES.iter().position(|&n| n == t.split) {
+            summary.split_counts[k] += 1;
+            split_lists[k].push_str(&t.stem);
+            split_lists[k].push('\n');
+        }
         for mut a in t.annotations {
             a.id = annotations.len() as u64 + 1;
             annotations.push(a);
@@ -393,9 +437,6 @@ pub fn write_tiles(
         images.push(t.image);
     }
     summary.basins = annotations.len();
-    for &s in &splits {
-        summary.split_counts[s] += 1;
-    }
     let coco = CocoDataset {
         info: Some(json!({
             "description": "yolo-basin simulated Sentinel-1 interferograms of longwall mining subsidence",
@@ -412,15 +453,52 @@ pub fn write_tiles(
         }],
         extra: Map::new(),
     };
-    for (k, name) in SPLIT_NAMES.iter().enumerate() {
+    for (name, body) in SPLIT_NAMES.iter().zip(split_lists) {
         let p = out.join("splits").join(format!("{name}.txt"));
-        let body: String = (0..cfg.tiles)
-            .filter(|&i| splits[i] == k)
-            .map(|i| format!("tile_{i:05}\n"))
-            .collect();
         fs::write(&p, body).map_err(|e| SynthError::io(&p, e))?;
     }
     Ok((coco, summary))
+}
+
+/// Adds written tiles to the data set in `out`: their images and annotations to
+/// `annotations.json` (ids after the highest there) and their stems to `splits/`. The
+/// COCO file is replaced atomically.
+pub fn append_tiles(out: &Path, tiles: Vec<TileOut>) -> Result<usize, SynthError> {
+    let path = out.join("annotations.json");
+    let mut coco =
+        detect_core::labels::coco::read_coco_dataset(&path).map_err(|e| SynthError::BadConfig {
+            field: "data set",
+            value: format!("{}: {e}", path.display()),
+            expected: "a data set written by `yolo-basin synth` (annotations.json)",
+        })?;
+    let mut next_image = coco.images.iter().map(|i| i.id).max().unwrap_or(0) + 1;
+    let mut next_ann = coco.annotations.iter().map(|a| a.id).max().unwrap_or(0) + 1;
+    let mut lists = [String::new(), String::new(), String::new()];
+    let n = tiles.len();
+    for mut t in tiles {
+        t.image.id = next_image;
+        for mut a in t.annotations {
+            (a.id, a.image_id) = (next_ann, next_image);
+            next_ann += 1;
+            coco.annotations.push(a);
+        }
+        coco.images.push(t.image);
+        next_image += 1;
+        if let Some(k) = SPLIT_NAMES.iter().position(|&s| s == t.split) {
+            lists[k].push_str(&t.stem);
+            lists[k].push('\n');
+        }
+    }
+    for (name, body) in SPLIT_NAMES.iter().zip(lists) {
+        let p = out.join("splits").join(format!("{name}.txt"));
+        let mut old = fs::read_to_string(&p).unwrap_or_default();
+        old.push_str(&body);
+        fs::write(&p, old).map_err(|e| SynthError::io(&p, e))?;
+    }
+    let tmp = out.join(".annotations.json.tmp");
+    write_json(&tmp, &coco)?;
+    fs::rename(&tmp, &path).map_err(|e| SynthError::io(&path, e))?;
+    Ok(n)
 }
 
 /// Writes JSON with a trailing newline.

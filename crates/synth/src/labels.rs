@@ -1,11 +1,13 @@
 //! Label boxes from the noise-free deformation of each basin.
 //!
-//! Convention: a *basin* is a group of panels. Panels start alone; two groups merge when
-//! their visible regions (|own LOS| ≥ threshold, the group's own LOS being the sum of its
-//! panels') touch or overlap (8-neighbourhood), or when one group's visible pixels fall
-//! inside the other's box — people box a connected fringe pattern, and a box must hold
-//! nothing of another basin. Merging repeats until stable. The box is the axis-aligned
-//! bounding box of the group's visible pixels inside the window.
+//! Convention: one box per visually separate bowl. A *basin* is a group of panels. Panels
+//! start alone; two groups merge when their visible regions (|own LOS| ≥ threshold, the
+//! group's own LOS being the sum of its panels') touch or overlap (8-neighbourhood): people
+//! box one connected fringe pattern. Panels separated by undisturbed ground (below the
+//! threshold) stay separate basins with separate boxes, even when one box overlaps the
+//! other (a detector sees two bowls there, and a merged box would teach it to join them).
+//! Merging repeats until stable. The box is the axis-aligned bounding box of the group's
+//! visible pixels inside the window.
 
 use crate::deformation::Patch;
 use rayon::prelude::*;
@@ -38,7 +40,8 @@ impl PixBox {
     pub fn contains(&self, c: usize, r: usize) -> bool {
         c >= self.x1 && c < self.x2 && r >= self.y1 && r < self.y2
     }
-    fn grow(b: Option<PixBox>, c: usize, r: usize) -> PixBox {
+    /// The smallest box holding `b` and pixel (`c`, `r`).
+    pub fn grow(b: Option<PixBox>, c: usize, r: usize) -> PixBox {
         match b {
             None => PixBox {
                 x1: c,
@@ -163,9 +166,9 @@ pub fn group_panels(
     }
 }
 
-/// First pair (a < b) of groups that touch or whose box holds the other's pixels. Only
-/// pairs whose boxes come within a pixel of each other can do either, and each such pair
-/// is checked on a small grid over where their boxes meet.
+/// First pair (a < b) of groups whose visible regions touch. Only pairs whose boxes come
+/// within a pixel of each other can, and each such pair is checked on a small grid over
+/// where their boxes meet.
 fn find_merge(masks: &[GroupMask]) -> Option<(usize, usize)> {
     for (a, ma) in masks.iter().enumerate() {
         let Some(ba) = ma.bbox else { continue };
@@ -175,9 +178,7 @@ fn find_merge(masks: &[GroupMask]) -> Option<(usize, usize)> {
             if !near {
                 continue;
             }
-            let holds =
-                |bx: PixBox, m: &GroupMask| m.pixels.iter().any(|&(c, r, _)| bx.contains(c, r));
-            if touch(ma, ba, mb, bb) || holds(ba, mb) || holds(bb, ma) {
+            if touch(ma, ba, mb, bb) {
                 return Some((a, b));
             }
         }
@@ -292,8 +293,9 @@ mod tests {
     }
 
     #[test]
-    fn a_box_holding_another_basin_merges_them() {
-        // A long thin diagonal would need a box that contains a small blob beside it.
+    fn a_bowl_apart_from_another_keeps_its_box_inside_the_others() {
+        // A long thin diagonal's box contains a small blob beside it, with undisturbed
+        // ground between them: two bowls, two boxes.
         let mut diag = Patch {
             x0: 0,
             y0: 0,
@@ -306,37 +308,54 @@ mod tests {
         }
         let small = blob(40, 5, 10, 10, 1.0);
         let g = group_panels(&[Some(diag), Some(small)], WIN, 0.5);
-        assert_eq!(g.len(), 1);
+        assert_eq!(g.len(), 2);
+        let (big, inner) = (g[0].1.bbox.expect("diag"), g[1].1.bbox.expect("blob"));
+        assert!(big.contains(inner.x1, inner.y1) && big.contains(inner.x2 - 1, inner.y2 - 1));
     }
 
     proptest::proptest! {
         /// Whatever the layout, each group's box holds all pixels where the sum of its
-        /// members reaches the threshold, and no such pixel of another group.
+        /// members reaches the threshold, and no visible pixel of one group touches (is an
+        /// 8-neighbour of) a visible pixel of another.
         #[test]
-        fn boxes_are_exclusive_and_complete(
+        fn boxes_are_complete_and_bowls_apart(
             blobs in proptest::collection::vec((0usize..90, 0usize..90, 4usize..40, 4usize..40, 0.2f32..2.0), 1..6)
         ) {
             let patches: Vec<Option<Patch>> =
                 blobs.iter().map(|&(x, y, w, h, a)| Some(blob(x, y, w, h, a))).collect();
             let thr = 0.3;
             let groups = group_panels(&patches, WIN, thr);
+            // Owner of each visible pixel, from the members' LOS summed independently.
+            let mut owner = vec![None; WIN.w * WIN.h];
             for (gi, (members, mask)) in groups.iter().enumerate() {
                 let b = mask.bbox.expect("visible groups only");
-                for (gj, (others, _)) in groups.iter().enumerate() {
-                    for r in 0..WIN.h {
-                        for c in 0..WIN.w {
-                            let v: f32 = others
-                                .iter()
-                                .filter_map(|&m| patches[m].as_ref())
-                                .map(|p| p.at(c, r))
-                                .sum();
-                            if v.abs() >= thr {
-                                proptest::prop_assert_eq!(b.contains(c, r), gi == gj);
-                            }
+                for r in 0..WIN.h {
+                    for c in 0..WIN.w {
+                        let v: f32 = members
+                            .iter()
+                            .filter_map(|&m| patches[m].as_ref())
+                            .map(|p| p.at(c, r))
+                            .sum();
+                        if v.abs() >= thr {
+                            proptest::prop_assert!(b.contains(c, r));
+                            proptest::prop_assert!(owner[r * WIN.w + c].is_none());
+                            owner[r * WIN.w + c] = Some(gi);
                         }
                     }
                 }
                 proptest::prop_assert!(!members.is_empty());
+            }
+            for r in 0..WIN.h {
+                for c in 0..WIN.w {
+                    let Some(g) = owner[r * WIN.w + c] else { continue };
+                    for (nc, nr) in [(c + 1, r), (c, r + 1), (c + 1, r + 1), (c.wrapping_sub(1), r + 1)] {
+                        if nc < WIN.w && nr < WIN.h {
+                            if let Some(o) = owner[nr * WIN.w + nc] {
+                                proptest::prop_assert_eq!(o, g);
+                            }
+                        }
+                    }
+                }
             }
         }
     }

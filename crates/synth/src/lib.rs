@@ -3,6 +3,7 @@
 //! atmosphere, DEM, decorrelation, hard negatives, and the data-set and scene writers.
 
 pub mod coherence;
+pub mod conditions;
 pub mod config;
 pub mod dataset;
 pub mod deformation;
@@ -17,8 +18,10 @@ pub mod picture;
 pub mod pim;
 pub mod rng;
 pub mod scene;
+pub mod scene_tiles;
 pub mod scene_writer;
 
+pub use conditions::{Conditions, Weather};
 pub use config::{SynthConfig, Threshold};
 pub use dataset::Summary;
 pub use error::SynthError;

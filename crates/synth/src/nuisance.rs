@@ -5,6 +5,7 @@
 //! Smooth parts are synthesised on a coarse grid and resampled; local features are
 //! evaluated analytically at full resolution.
 
+use crate::conditions::Weather;
 use crate::field::{Field, broken_power_law, coarse_dims, spectral_field};
 use crate::geometry::Viewing;
 use crate::layout::log_uniform;
@@ -15,6 +16,7 @@ use std::f64::consts::PI;
 /// What was drawn for one area (recorded in the manifest and annotations).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NuisanceRecord {
+    pub weather: Option<Weather>,
     /// RMS phase difference of the turbulence at 5 km lag (rad).
     pub turbulence_rms_5km_rad: f64,
     /// Stratified delay coefficient (rad per metre of height).
@@ -26,14 +28,33 @@ pub struct NuisanceRecord {
     /// Highest hill (m above the plain).
     pub hill_height_m: f64,
     pub bullseyes: usize,
+    /// Summer convective cells of one or two fringes.
+    pub convective_cells: usize,
     pub groundwater_bowls: usize,
     pub spoil_heaps: usize,
 }
 
-/// Knobs that make an area richer in look-alikes (pure negative tiles).
+/// What shapes an area's nuisance: more look-alikes (pure negative tiles), the weather,
+/// and conditions fixed by the caller (drawn when `None`).
 #[derive(Clone, Copy, Debug)]
 pub struct NuisanceMix {
     pub hard_negative_boost: bool,
+    pub weather: Weather,
+    /// Strong stratified delay (topographic fringes) or weak.
+    pub strong_strat: Option<bool>,
+    pub ramp_fringes_per_10km: Option<f64>,
+}
+
+impl NuisanceMix {
+    /// Random conditions of a basin-centred tile or a scene.
+    pub fn plain(weather: Weather) -> Self {
+        Self {
+            hard_negative_boost: false,
+            weather,
+            strong_strat: None,
+            ramp_fringes_per_10km: None,
+        }
+    }
 }
 
 /// A synthetic DEM on the coarse grid: a plain of 30–60 m with gentle relief, and (in a
@@ -84,7 +105,14 @@ pub fn smooth_phase<R: Rng>(
     rec: &mut NuisanceRecord,
 ) -> Field {
     let (gw, gh, dx, dy) = (dem.w, dem.h, dem.dx, dem.dy);
-    let corner = 1.0 / rng.random_range(1500.0..4000.0);
+    rec.weather = Some(mix.weather);
+    // Winter: smooth delay of 1–2 fringes across 10–20 km. Summer: turbulent cells of
+    // 1–5 km reaching about a fringe (the note: 0.5–2 cm rms over 10 km).
+    let (cells_m, rms5) = match mix.weather {
+        Weather::Winter => ((1500.0, 4000.0), (0.5, 3.5)),
+        Weather::Summer => ((1000.0, 5000.0), (1.5, 4.5)),
+    };
+    let corner = 1.0 / rng.random_range(cells_m.0..cells_m.1);
     let mut turb = spectral_field(gw, gh, dx, dy, 1.5, rng, |kx, ky| {
         broken_power_law(
             (kx * kx + ky * ky).sqrt(),
@@ -97,7 +125,7 @@ pub fn smooth_phase<R: Rng>(
     // Calibrate at 5 km (or half the area when smaller, scaled by the −8/3 law's r^(2/3)).
     let extent = (gw as f64 * dx).min(gh as f64 * dy);
     let lag = (extent / 2.0).min(5000.0);
-    let target5 = log_uniform(rng, 0.5, 3.5);
+    let target5 = log_uniform(rng, rms5.0, rms5.1);
     let target = target5 * (lag / 5000.0).powf(2.0 / 3.0);
     let rms = turb.rms_difference(lag).max(1e-12);
     turb.scale(target / rms);
@@ -105,7 +133,8 @@ pub fn smooth_phase<R: Rng>(
 
     // Stratification: usually weak on the plain, sometimes strong enough to draw
     // fringes that follow hill contours (a topographic look-alike).
-    let k = if rng.random_bool(0.15) || (mix.hard_negative_boost && rng.random_bool(0.3)) {
+    let strong = rng.random_bool(0.15) || (mix.hard_negative_boost && rng.random_bool(0.3));
+    let k = if mix.strong_strat.unwrap_or(strong) {
         rng.random_range(0.006..0.025)
     } else {
         rng.random_range(0.0..0.006)
@@ -114,6 +143,7 @@ pub fn smooth_phase<R: Rng>(
     let mean_h = dem.data.iter().map(|&v| v as f64).sum::<f64>() / dem.data.len().max(1) as f64;
 
     let ramp = rng.random_range(0.0..1.5);
+    let ramp = mix.ramp_fringes_per_10km.unwrap_or(ramp);
     rec.ramp_fringes_per_10km = ramp;
     let dir = rng.random_range(0.0..2.0 * PI);
     let g = ramp * 2.0 * PI / 10_000.0;
@@ -318,7 +348,43 @@ pub fn local_blobs<R: Rng>(
     }
     rec.bullseyes = n_eyes;
     rec.spoil_heaps = n_heaps;
+    if mix.weather == Weather::Summer {
+        let cells = convective_cells(rng, w, h, view, area_km2);
+        rec.convective_cells = cells.len();
+        blobs.extend(cells);
+    }
     blobs
+}
+
+/// Isolated summer convective cells: ring-free bull's-eyes of one or two fringes, 0.7–2.5 km
+/// across (a faint basin without a decorrelated centre, to the eye). Wet air delays the
+/// signal: the sign is that of extra path, either way relative to the reference date.
+fn convective_cells<R: Rng>(
+    rng: &mut R,
+    w: usize,
+    h: usize,
+    view: &Viewing,
+    area_km2: f64,
+) -> Vec<Blob> {
+    let rate = rng.random_range(0.0005..0.004);
+    let n = poisson(rng, area_km2 * rate);
+    (0..n)
+        .map(|_| {
+            let sigma_m = rng.random_range(350.0..1250.0);
+            let elong = rng.random_range(1.0..1.5);
+            let fringes = rng.random_range(1.0..2.0);
+            let sign = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+            Blob {
+                cx: rng.random_range(0.0..w as f64),
+                cy: rng.random_range(0.0..h as f64),
+                ax: sigma_m * elong / view.dx_m,
+                ay: sigma_m / elong / view.dy_m,
+                angle: rng.random_range(0.0..PI),
+                amp: sign * fringes * 2.0 * PI,
+                cone: false,
+            }
+        })
+        .collect()
 }
 
 /// Poisson draw (Knuth; small means only).
@@ -366,10 +432,13 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(21);
         let (dem, _) = synth_dem(&mut rng, (200, 200), 40.0, 40.0, false);
         let mut rec = NuisanceRecord::default();
-        let mix = NuisanceMix {
-            hard_negative_boost: false,
-        };
-        let f = smooth_phase(&mut rng, &dem, &view(), mix, &mut rec);
+        let f = smooth_phase(
+            &mut rng,
+            &dem,
+            &view(),
+            NuisanceMix::plain(Weather::Winter),
+            &mut rec,
+        );
         // Neighbouring pixels differ by far less than points kilometres apart.
         assert!(f.rms_difference(40.0) < 0.3 * f.rms_difference(3000.0));
         assert!(rec.turbulence_rms_5km_rad >= 0.5 && rec.turbulence_rms_5km_rad <= 3.5);

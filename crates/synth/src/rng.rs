@@ -28,6 +28,7 @@ pub mod stream {
     pub const NOISE_ROW: u64 = 3;
     pub const SPLIT: u64 = 4;
     pub const FIELD_ROW: u64 = 5;
+    pub const TRAIN_SCENE: u64 = 6;
 }
 
 #[cfg(test)]

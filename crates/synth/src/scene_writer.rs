@@ -16,7 +16,12 @@ use std::path::Path;
 
 /// Simulates scene `k` of a run (no margin: the scene is the window).
 pub fn simulate_scene(cfg: &SynthConfig, k: usize) -> SimArea {
-    let area = AreaConfig {
+    simulate(&scene_area(cfg), derive(cfg.seed, stream::SCENE, k as u64))
+}
+
+/// How a run's whole scenes are simulated.
+pub fn scene_area(cfg: &SynthConfig) -> AreaConfig {
+    AreaConfig {
         w: cfg.scene_size,
         h: cfg.scene_size,
         pad: 0,
@@ -26,8 +31,8 @@ pub fn simulate_scene(cfg: &SynthConfig, k: usize) -> SimArea {
         filtered_fraction: cfg.filtered_fraction,
         label_threshold_m: cfg.label_threshold.metres(),
         min_box_px: cfg.min_box_px,
-    };
-    simulate(&area, derive(cfg.seed, stream::SCENE, k as u64))
+        conditions: cfg.conditions.clone(),
+    }
 }
 
 /// GeoJSON FeatureCollection of the basins' boxes (polygons in the raster's CRS).
@@ -65,6 +70,9 @@ pub fn scene_geojson(a: &SimArea, geo: &GeoInfo, threshold_m: f64, name: &str) -
     json!({
         "type": "FeatureCollection",
         "name": name,
+        "width": a.w,
+        "height": a.h,
+        "pixel_area_m2": (t.0[1] * t.0[5] - t.0[2] * t.0[4]).abs(),
         "crs": {"type": "name", "properties": {"name": format!("urn:ogc:def:crs:EPSG::{EPSG}")}},
         "features": features,
     })
@@ -131,5 +139,11 @@ mod tests {
         let ring = &g["features"][0]["geometry"]["coordinates"][0];
         assert_eq!(ring[0], json!([500_200.0, 3_899_720.0]));
         assert_eq!(ring[2], json!([500_600.0, 3_899_300.0]));
+        // What `eval` needs to count false alarms per km².
+        assert_eq!(
+            (g["width"].as_u64(), g["height"].as_u64()),
+            (Some(300), Some(300))
+        );
+        assert_eq!(g["pixel_area_m2"].as_f64(), Some(280.0));
     }
 }

@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 
-use super::{bench_infer, bench_synth, bench_train};
+use super::{bench_infer, bench_scenes, bench_synth, bench_train};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,6 +19,8 @@ enum What {
     Infer(bench_infer::Args),
     /// Training step speed (images/s) for a network and batch size.
     Train(bench_train::Args),
+    /// Scene accuracy: a model at its default settings on ten held-out simulated scenes.
+    Scenes(bench_scenes::Args),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -26,5 +28,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         What::Synth(a) => bench_synth::run(a),
         What::Infer(a) => bench_infer::run(a),
         What::Train(a) => bench_train::run(a),
+        What::Scenes(a) => bench_scenes::run(a),
     }
 }

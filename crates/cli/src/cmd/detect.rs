@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use detect_core::output::{Basin, GeoRef, coco_results, write_csv, write_geojson};
-use detect_core::tiling::{RowSource, StitchParams, Strip, TileData, TilePlan, detect_scene};
+use detect_core::tiling::{
+    RowSource, StitchParams, Strip, TileData, TileDetections, TilePlan, detect_tiles, stitch,
+};
 use detect_core::{BBox, Detection};
 use indicatif::{ProgressBar, ProgressStyle};
 use insar::{Complex32, GoldsteinParams};
@@ -56,9 +58,10 @@ pub struct Args {
     /// every basin lies whole in some tile. 0 cuts without overlap as the paper did.
     #[arg(long, default_value_t = 160)]
     pub overlap: usize,
-    /// Keep detections scoring at least this.
-    #[arg(long, default_value_t = 0.25)]
-    pub score: f64,
+    /// Keep detections scoring at least this. Default: the threshold stored in the weights
+    /// by `yolo-basin calibrate` (best F1 on simulated validation scenes), else 0.25.
+    #[arg(long)]
+    pub score: Option<f64>,
     /// NMS IoU threshold, within tiles and across them.
     #[arg(long, default_value_t = 0.45)]
     pub iou: f64,
@@ -100,33 +103,48 @@ pub fn bundled(path: &str) -> PathBuf {
         .join(path)
 }
 
-pub fn run(args: Args) -> Result<()> {
-    let scene = args.scene.clone().unwrap_or_else(|| bundled(DEFAULT_SCENE));
-    let weights = args
-        .weights
-        .clone()
-        .unwrap_or_else(|| bundled(DEFAULT_WEIGHTS));
-    for (what, path, hint) in [
-        (
-            "scene",
-            &scene,
-            "give a wrapped-phase GeoTIFF, GAMMA raw raster or picture",
+/// Score threshold used when neither `--score` nor the weights give one.
+pub const FALLBACK_SCORE: f64 = 0.25;
+
+/// The score threshold to use and where it came from.
+pub fn score_threshold(given: Option<f64>, header: &model::WeightsHeader) -> (f64, String) {
+    match (given, &header.calibration) {
+        (Some(s), _) => (s, "given with --score".into()),
+        (None, Some(c)) => (
+            c.score_threshold,
+            format!(
+                "calibrated: best F1 at IoU {} on {} simulated validation scenes",
+                c.iou, c.scenes
+            ),
         ),
-        (
-            "model weights",
-            &weights,
-            "pass --weights FILE (a .safetensors written by `yolo-basin train`)",
+        (None, None) => (
+            FALLBACK_SCORE,
+            "default; the weights carry no calibration".into(),
         ),
-    ] {
-        if !path.is_file() {
-            bail!("{what} {} not found: {hint}", path.display());
-        }
+    }
+}
+
+/// A loaded model ready for scenes.
+pub struct LoadedModel {
+    pub predictor: Predictor,
+    pub header: model::WeightsHeader,
+    pub path: PathBuf,
+}
+
+/// Loads `weights` for detection with scores down to `min_score`.
+pub fn load_model(weights: &Path, args: &Args, min_score: Option<f64>) -> Result<LoadedModel> {
+    if !weights.is_file() {
+        bail!(
+            "model weights {} not found: pass --weights FILE (a .safetensors written by `yolo-basin train`)",
+            weights.display()
+        );
     }
     let device = model::device::select_device(&args.device)?;
-    let (net, header) = model::load_weights(&weights, &device)
+    let (net, header) = model::load_weights(weights, &device)
         .with_context(|| format!("loading model weights {}", weights.display()))?;
+    let score = min_score.unwrap_or_else(|| score_threshold(args.score, &header).0);
     let params = PredictParams {
-        score_threshold: args.score,
+        score_threshold: score,
         iou_threshold: args.iou,
         ..PredictParams::default()
     };
@@ -136,8 +154,74 @@ pub fn run(args: Args) -> Result<()> {
         Predictor::new(&net)?
     }
     .with_params(params);
-    let tile = header.config.tile;
+    Ok(LoadedModel {
+        predictor,
+        header,
+        path: weights.to_path_buf(),
+    })
+}
 
+pub fn run(args: Args) -> Result<()> {
+    let scene = args.scene.clone().unwrap_or_else(|| bundled(DEFAULT_SCENE));
+    let weights = args
+        .weights
+        .clone()
+        .unwrap_or_else(|| bundled(DEFAULT_WEIGHTS));
+    if !scene.is_file() {
+        bail!(
+            "scene {} not found: give a wrapped-phase GeoTIFF, GAMMA raw raster or picture",
+            scene.display()
+        );
+    }
+    let model = load_model(&weights, &args, None)?;
+    let (score, why) = score_threshold(args.score, &model.header);
+    let run = detect_tiles_of(&scene, &args, &model, true)?;
+    let dets = stitch(&run.plan, &run.tiles, &stitch_params(&args));
+    let basins: Vec<Basin> = dets.iter().map(|d| basin(d, run.geo.as_ref())).collect();
+    write_outputs(&args.out_dir, &scene, &basins, run.geo.as_ref())?;
+    println!(
+        "{} basins in {} ({}×{} px, {} tiles of {}, overlap {}) in {:.1} s with {} [{}], score ≥ {score} ({why})",
+        basins.len(),
+        scene.display(),
+        run.plan.scene_width,
+        run.plan.scene_height,
+        run.plan.len(),
+        run.plan.tile,
+        args.overlap,
+        run.secs,
+        weights.display(),
+        model.predictor.engine_name(),
+    );
+    Ok(())
+}
+
+/// How tiles' boxes become scene boxes.
+pub fn stitch_params(args: &Args) -> StitchParams {
+    StitchParams {
+        nms_iou: args.iou,
+        ..StitchParams::default()
+    }
+}
+
+/// A scene run through the model, before stitching.
+pub struct SceneTiles {
+    pub plan: TilePlan,
+    pub tiles: Vec<TileDetections>,
+    pub geo: Option<GeoRef>,
+    pub secs: f64,
+}
+
+/// Streams `scene` through the model tile by tile (the options of `args`: kind, coherence,
+/// overlap, batch, Goldstein, width), with a progress bar when `progress`.
+pub fn detect_tiles_of(
+    scene: &Path,
+    args: &Args,
+    model: &LoadedModel,
+    progress: bool,
+) -> Result<SceneTiles> {
+    let predictor = &model.predictor;
+    let tile = model.header.config.tile;
+    let weights = &model.path;
     let opts = ReadOptions {
         width: args.width,
         ..ReadOptions::default()
@@ -151,7 +235,7 @@ pub fn run(args: Args) -> Result<()> {
         ),
         None => None,
     };
-    let mut source = SceneSource::new(reader, coherence, &scene, &args)?;
+    let mut source = SceneSource::new(reader, coherence, scene, args)?;
     let data_kind = source.input_kind();
     predictor
         .check_input(data_kind)
@@ -159,7 +243,12 @@ pub fn run(args: Args) -> Result<()> {
 
     let plan = TilePlan::new(source.width(), source.height(), tile, args.overlap)
         .context("planning tiles")?;
-    let bar = ProgressBar::new(plan.len() as u64).with_style(
+    let bar = if progress {
+        ProgressBar::new(plan.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    let bar = bar.with_style(
         ProgressStyle::with_template(
             "{spinner} detecting [{bar:30}] {pos}/{len} tiles {per_sec} eta {eta}",
         )?
@@ -176,33 +265,28 @@ pub fn run(args: Args) -> Result<()> {
         bar.inc(tiles.len() as u64);
         Ok(dets)
     };
-    let stitch = StitchParams {
-        nms_iou: args.iou,
-        ..StitchParams::default()
-    };
-    let dets = detect_scene(&mut source, &plan, args.batch, detector, &stitch)
+    let tiles = detect_tiles(&mut source, &plan, args.batch, detector)
         .with_context(|| format!("detecting basins in {}", scene.display()))?;
     bar.finish_and_clear();
-    let secs = started.elapsed().as_secs_f64();
+    Ok(SceneTiles {
+        plan,
+        tiles,
+        geo: source.geo.map(|g| GeoRef {
+            transform: g.transform.0,
+            epsg: g.epsg,
+        }),
+        secs: started.elapsed().as_secs_f64(),
+    })
+}
 
-    let geo = source.geo.map(|g| GeoRef {
-        transform: g.transform.0,
-        epsg: g.epsg,
-    });
-    let basins: Vec<Basin> = dets.iter().map(|d| basin(d, geo.as_ref())).collect();
-    write_outputs(&args.out_dir, &scene, &basins, geo.as_ref())?;
-    println!(
-        "{} basins in {} ({}×{} px, {} tiles of {tile}, overlap {}) in {secs:.1} s with {} [{}]",
-        basins.len(),
-        scene.display(),
-        plan.scene_width,
-        plan.scene_height,
-        plan.len(),
-        args.overlap,
-        weights.display(),
-        predictor.engine_name(),
-    );
-    Ok(())
+/// The options `detect` has when given only a scene: what benchmarks and calibration run.
+pub fn default_args() -> Args {
+    #[derive(clap::Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: Args,
+    }
+    <Wrap as clap::Parser>::parse_from(["detect"]).args
 }
 
 fn write_outputs(dir: &Path, scene: &Path, basins: &[Basin], geo: Option<&GeoRef>) -> Result<()> {
@@ -218,8 +302,7 @@ fn write_outputs(dir: &Path, scene: &Path, basins: &[Basin], geo: Option<&GeoRef
     write_csv(&csv, basins, geo).with_context(|| format!("writing {}", csv.display()))?;
     let coco = dir.join(format!("{stem}.basins.coco.json"));
     let results = coco_results(basins, 1, 1);
-    std::fs::write(&coco, serde_json::to_string_pretty(&results)?)
-        .with_context(|| format!("writing {}", coco.display()))?;
+    super::atomic_write(&coco, serde_json::to_string_pretty(&results)?.as_bytes())?;
     println!(
         "wrote {}, {}, {}",
         gj.display(),

@@ -1,12 +1,31 @@
 pub mod bench;
 pub mod bench_infer;
+pub mod bench_scenes;
 pub mod bench_synth;
 pub mod bench_train;
+pub mod calibrate;
 pub mod detect;
 pub mod eval;
 pub mod info;
+pub mod mine;
 pub mod phase;
 pub mod predict;
 pub mod raster;
+pub mod scenes;
 pub mod synth;
 pub mod train;
+
+use anyhow::Context;
+use std::path::Path;
+
+/// Writes `bytes` to `path` through a temporary file beside it and a rename, so a reader
+/// never sees half a file and an interrupted run leaves the old one whole.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map_or("out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}

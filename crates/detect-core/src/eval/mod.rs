@@ -6,6 +6,7 @@ mod cocoeval;
 mod counts;
 mod params;
 mod report;
+pub mod scene;
 mod summary;
 
 pub use cocoeval::Accumulated;

@@ -18,9 +18,50 @@ pub fn detect_scene<S, F, E>(
     source: &mut S,
     plan: &TilePlan,
     batch: usize,
-    mut detector: F,
+    detector: F,
     params: &StitchParams,
 ) -> Result<Vec<Detection>, TilingError>
+where
+    S: RowSource,
+    F: FnMut(&[TileData]) -> Result<Vec<Vec<Detection>>, E>,
+    E: Into<Box<dyn Error + Send + Sync>>,
+{
+    let found = detect_tiles(source, plan, batch, detector)?;
+    Ok(stitch(plan, &found, params))
+}
+
+/// The scene's boxes at a score threshold from tiles detected at a lower one. Per-tile NMS
+/// keeps a box unless a higher-scored kept box suppresses it, so the boxes a tile keeps at
+/// or above a threshold are the same whether it ran at that threshold or below it: one
+/// detection pass serves every threshold.
+pub fn stitch_at(
+    plan: &TilePlan,
+    tiles: &[TileDetections],
+    min_score: f64,
+    params: &StitchParams,
+) -> Vec<Detection> {
+    let kept: Vec<TileDetections> = tiles
+        .iter()
+        .map(|t| TileDetections {
+            tile: t.tile,
+            dets: t
+                .dets
+                .iter()
+                .filter(|d| d.score >= min_score)
+                .copied()
+                .collect(),
+        })
+        .collect();
+    stitch(plan, &kept, params)
+}
+
+/// Each tile's detections, in tile pixels, in the order the tiles were read.
+pub fn detect_tiles<S, F, E>(
+    source: &mut S,
+    plan: &TilePlan,
+    batch: usize,
+    mut detector: F,
+) -> Result<Vec<TileDetections>, TilingError>
 where
     S: RowSource,
     F: FnMut(&[TileData]) -> Result<Vec<Vec<Detection>>, E>,
@@ -58,7 +99,7 @@ where
     if !pending.is_empty() {
         run(&mut pending, &mut found)?;
     }
-    Ok(stitch(plan, &found, params))
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -163,6 +204,60 @@ mod tests {
             let mut got: Vec<BBox> = found.iter().map(|d| d.bbox).collect();
             got.sort_by(|a, b| (a.x1, a.y1).partial_cmp(&(b.x1, b.y1)).unwrap());
             assert_eq!(got, truth.to_vec(), "overlap {overlap}");
+        }
+    }
+
+    /// One pass at a low score then `stitch_at` gives exactly what a pass at the higher
+    /// score gives, with a detector that, like the network's, thresholds then runs NMS.
+    #[test]
+    fn one_low_pass_serves_every_threshold() {
+        use rand::{Rng, SeedableRng};
+        let (w, h) = (700, 600);
+        let data = vec![0.0f32; w * h];
+        let plan = TilePlan::new(w, h, 256, 96).unwrap();
+        let boxes_of = |t: &TileData| -> Vec<Detection> {
+            let mut rng =
+                rand_chacha::ChaCha8Rng::seed_from_u64((t.tile.x0 * 7919 + t.tile.y0) as u64);
+            (0..12)
+                .map(|_| {
+                    let (x, y) = (rng.random_range(0.0..220.0), rng.random_range(0.0..220.0));
+                    let s = rng.random_range(15.0..60.0f64);
+                    Detection {
+                        bbox: BBox::new(x, y, (x + s).min(256.0), (y + s).min(256.0)),
+                        score: rng.random_range(0.0..1.0),
+                    }
+                })
+                .collect()
+        };
+        let at = |thr: f64| {
+            move |tiles: &[TileData]| {
+                Ok::<_, std::convert::Infallible>(
+                    tiles
+                        .iter()
+                        .map(|t| {
+                            let d: Vec<Detection> =
+                                boxes_of(t).into_iter().filter(|d| d.score >= thr).collect();
+                            crate::nms::nms(&d, 0.45)
+                                .into_iter()
+                                .map(|i| d[i])
+                                .collect()
+                        })
+                        .collect(),
+                )
+            }
+        };
+        let src = || SliceSource {
+            width: w,
+            height: h,
+            bands: 1,
+            data: &data,
+            valid: None,
+        };
+        let p = StitchParams::default();
+        let low = detect_tiles(&mut src(), &plan, 2, at(0.05)).unwrap();
+        for thr in [0.1, 0.3, 0.5, 0.8] {
+            let direct = detect_scene(&mut src(), &plan, 2, at(thr), &p).unwrap();
+            assert_eq!(stitch_at(&plan, &low, thr, &p), direct, "threshold {thr}");
         }
     }
 

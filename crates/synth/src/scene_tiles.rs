@@ -1,0 +1,152 @@
+//! Tiles cut from whole simulated training scenes. Basin-centred tiles teach what a basin
+//! is; a scene is mostly background, and a detector run over one meets every look-alike
+//! the simulator makes, in the proportion a scene has. Each training scene (5 × 5 tiles)
+//! is simulated whole with the scene layout (coalfields of mines), cut on the tile grid,
+//! and every basin is relabelled in each tile it reaches: the box of its visible pixels
+//! inside the tile.
+
+use crate::config::SynthConfig;
+use crate::dataset::{AreaTile, SPLIT_NAMES, TileOut, write_area_tile};
+use crate::error::SynthError;
+use crate::labels::PixBox;
+use crate::rng::{derive, rng_for, stream};
+use crate::scene::{AreaConfig, Basin, MIN_VISIBLE_PEAK_M, MineLayout, SimArea, simulate};
+use insar::S1_WAVELENGTH;
+use rand::Rng;
+use rayon::prelude::*;
+use std::path::Path;
+
+/// Tiles per side of a training scene (5 × 416 px ≈ 38 × 29 km at the default looks).
+pub const TILES_PER_SIDE: usize = 5;
+
+/// Writes `cfg.scene_tiles` tiles cut from training scenes, with image ids and file
+/// indices following `first_index`; every tile of a scene goes to the same split.
+pub fn write_scene_tiles(
+    cfg: &SynthConfig,
+    out: &Path,
+    first_index: usize,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<TileOut>, SynthError> {
+    let per_scene = TILES_PER_SIDE * TILES_PER_SIDE;
+    let ts = cfg.tile_size;
+    let mut all = Vec::with_capacity(cfg.scene_tiles);
+    for k in 0..cfg.scene_tiles.div_ceil(per_scene) {
+        let area = AreaConfig {
+            w: TILES_PER_SIDE * ts,
+            h: TILES_PER_SIDE * ts,
+            pad: 0,
+            looks: cfg.looks,
+            orbit: cfg.orbit,
+            layout: MineLayout::Scene,
+            filtered_fraction: cfg.filtered_fraction,
+            label_threshold_m: cfg.label_threshold.metres(),
+            min_box_px: cfg.min_box_px,
+            conditions: cfg.conditions.clone(),
+        };
+        let scene = simulate(&area, derive(cfg.seed, stream::TRAIN_SCENE, k as u64));
+        let split = split_of_scene(cfg, k);
+        let count = per_scene.min(cfg.scene_tiles - k * per_scene);
+        let tiles: Vec<TileOut> = (0..count)
+            .into_par_iter()
+            .map(|j| {
+                let n = k * per_scene + j;
+                let (x0, y0) = ((j % TILES_PER_SIDE) * ts, (j / TILES_PER_SIDE) * ts);
+                let a = crop_area(&scene, x0, y0, ts, &area);
+                let tile = AreaTile {
+                    stem: format!("stile_{n:05}"),
+                    image_id: (first_index + n) as u64 + 1,
+                    split,
+                    negative: a.basins.is_empty(),
+                };
+                let mut kind_rng = rng_for(cfg.seed, stream::TRAIN_SCENE + 100, n as u64);
+                let r = write_area_tile(cfg, out, &a, &tile, &mut kind_rng);
+                progress();
+                r
+            })
+            .collect::<Result<_, _>>()?;
+        all.extend(tiles);
+    }
+    Ok(all)
+}
+
+/// Split of training scene `k`, drawn with the run's fractions.
+fn split_of_scene(cfg: &SynthConfig, k: usize) -> &'static str {
+    let u: f64 = rng_for(cfg.seed, stream::SPLIT, 1 + k as u64).random_range(0.0..1.0);
+    if u < cfg.split[0] {
+        SPLIT_NAMES[0]
+    } else if u < cfg.split[0] + cfg.split[1] {
+        SPLIT_NAMES[1]
+    } else {
+        SPLIT_NAMES[2]
+    }
+}
+
+/// The `ts × ts` window at (`x0`, `y0`) of a scene, its basins relabelled inside it.
+pub fn crop_area(scene: &SimArea, x0: usize, y0: usize, ts: usize, cfg: &AreaConfig) -> SimArea {
+    let crop = |v: &[f32]| -> Vec<f32> {
+        (y0..y0 + ts)
+            .flat_map(|r| v[r * scene.w + x0..][..ts].iter().copied())
+            .collect()
+    };
+    let los = crop(&scene.los);
+    let basins = scene
+        .basins
+        .iter()
+        .filter_map(|b| clip_basin(b, &los, x0, y0, ts, cfg))
+        .collect();
+    SimArea {
+        w: ts,
+        h: ts,
+        phase: crop(&scene.phase),
+        coherence: crop(&scene.coherence),
+        los,
+        basins,
+        ..scene.clone_facts()
+    }
+}
+
+/// A scene basin as the tile sees it: the box of the pixels of its scene box inside the
+/// tile whose |LOS| reaches the label threshold. Left out, as for basin-centred tiles,
+/// when that part is narrower than the smallest box or peaks below a quarter fringe.
+fn clip_basin(
+    b: &Basin,
+    los: &[f32],
+    x0: usize,
+    y0: usize,
+    ts: usize,
+    cfg: &AreaConfig,
+) -> Option<Basin> {
+    let (c1, r1) = (b.bbox.x1.max(x0), b.bbox.y1.max(y0));
+    let (c2, r2) = (b.bbox.x2.min(x0 + ts), b.bbox.y2.min(y0 + ts));
+    if c2 <= c1 || r2 <= r1 {
+        return None;
+    }
+    let thr = cfg.label_threshold_m as f32;
+    let half = (S1_WAVELENGTH / 4.0) as f32;
+    let (mut bbox, mut half_box, mut peak) = (None::<PixBox>, None::<PixBox>, 0.0f32);
+    for r in r1 - y0..r2 - y0 {
+        for c in c1 - x0..c2 - x0 {
+            let v = los[r * ts + c].abs();
+            peak = peak.max(v);
+            if v >= thr {
+                bbox = Some(PixBox::grow(bbox, c, r));
+            }
+            if v >= half {
+                half_box = Some(PixBox::grow(half_box, c, r));
+            }
+        }
+    }
+    let bbox = bbox?;
+    let min_peak = (MIN_VISIBLE_PEAK_M as f32).max(thr);
+    if bbox.width() < cfg.min_box_px || bbox.height() < cfg.min_box_px || peak < min_peak {
+        return None;
+    }
+    Some(Basin {
+        bbox,
+        bbox_half_fringe: half_box,
+        max_abs_los_m: peak,
+        truncated: bbox.x1 == 0 || bbox.y1 == 0 || bbox.x2 == ts || bbox.y2 == ts || b.truncated,
+        panels: b.panels.clone(),
+        decorrelated_centre: b.decorrelated_centre,
+    })
+}

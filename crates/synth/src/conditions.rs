@@ -69,3 +69,77 @@ impl Conditions {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::Looks;
+    use crate::scene::{AreaConfig, MineLayout, OrbitChoice, simulate};
+
+    fn area(conditions: Conditions) -> AreaConfig {
+        AreaConfig {
+            w: 256,
+            h: 256,
+            pad: 0,
+            looks: Looks::default(),
+            orbit: OrbitChoice::Random,
+            layout: MineLayout::Scene,
+            filtered_fraction: 0.7,
+            label_threshold_m: insar::S1_WAVELENGTH / 16.0,
+            min_box_px: 8,
+            conditions,
+        }
+    }
+
+    /// Fixed conditions are what the area gets; without mines nothing deforms.
+    #[test]
+    fn fixed_conditions_are_applied() {
+        let mut hills = 0;
+        for seed in 0..4 {
+            let a = simulate(
+                &area(Conditions {
+                    weather: Some(Weather::Summer),
+                    filtered: Some(false),
+                    span_days: Some(36.0),
+                    relief: Some(true),
+                    ramp_fringes_per_10km: Some(0.7),
+                    coherence: Some(0.5),
+                    mines: Some(false),
+                }),
+                seed,
+            );
+            assert!(a.basins.is_empty() && a.los.iter().all(|&v| v == 0.0));
+            assert!(a.filter.is_none());
+            assert_eq!(a.viewing.span_days, 36.0);
+            assert_eq!(a.nuisance.weather, Some(Weather::Summer));
+            // Hills are drawn (a small area may hold none above the plain).
+            hills += usize::from(a.nuisance.hill_height_m > 0.0);
+            assert!(a.nuisance.strat_rad_per_m.abs() >= 0.006);
+            assert_eq!(a.nuisance.ramp_fringes_per_10km, 0.7);
+            assert_eq!(a.coherence_record.background, 0.5);
+            // Summer turbulence: 1.5–4.5 rad at 5 km.
+            assert!((1.5..=4.5).contains(&a.nuisance.turbulence_rms_5km_rad));
+        }
+        assert!(hills >= 2, "{hills} of 4 areas with hills");
+        let winter = simulate(
+            &area(Conditions {
+                weather: Some(Weather::Winter),
+                filtered: Some(true),
+                ..Conditions::default()
+            }),
+            9,
+        );
+        assert!(winter.filter.is_some());
+        assert_eq!(winter.nuisance.convective_cells, 0);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let c = Conditions {
+            coherence: Some(1.5),
+            ..Conditions::default()
+        };
+        assert_eq!(c.check().expect_err("out of range").0, "coherence");
+        assert!("Summer".parse::<Weather>().is_ok() && "wet".parse::<Weather>().is_err());
+    }
+}

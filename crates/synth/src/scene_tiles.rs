@@ -150,3 +150,83 @@ fn clip_basin(
         decorrelated_centre: b.decorrelated_centre,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conditions::Conditions;
+    use crate::geometry::Looks;
+    use crate::scene::OrbitChoice;
+
+    fn scene_cfg(side: usize) -> AreaConfig {
+        AreaConfig {
+            w: side,
+            h: side,
+            pad: 0,
+            looks: Looks::default(),
+            orbit: OrbitChoice::Random,
+            layout: MineLayout::Scene,
+            filtered_fraction: 0.7,
+            label_threshold_m: S1_WAVELENGTH / 16.0,
+            min_box_px: 8,
+            conditions: Conditions::default(),
+        }
+    }
+
+    /// Each tile's boxes are its scene basins' boxes cut to the tile: a basin wholly inside
+    /// keeps its box (shifted), a cut one's box lies inside its scene box and holds every
+    /// visible pixel of it that falls in the tile.
+    #[test]
+    fn tiles_relabel_the_scene_basins_they_hold() {
+        let ts = 128;
+        let cfg = scene_cfg(3 * ts);
+        let (mut whole, mut cut) = (0, 0);
+        for seed in 0..6u64 {
+            let scene = simulate(&cfg, 100 + seed);
+            for j in 0..9 {
+                let (x0, y0) = ((j % 3) * ts, (j / 3) * ts);
+                let a = crop_area(&scene, x0, y0, ts, &cfg);
+                assert_eq!((a.w, a.h, a.phase.len()), (ts, ts, ts * ts));
+                assert_eq!(
+                    a.phase[5 * ts + 7],
+                    scene.phase[(y0 + 5) * scene.w + x0 + 7]
+                );
+                for b in &a.basins {
+                    let s = scene
+                        .basins
+                        .iter()
+                        .find(|s| s.panels == b.panels)
+                        .expect("a tile basin is a scene basin");
+                    let inside = s.bbox.x1 >= x0
+                        && s.bbox.y1 >= y0
+                        && s.bbox.x2 <= x0 + ts
+                        && s.bbox.y2 <= y0 + ts;
+                    let shifted = PixBox {
+                        x1: b.bbox.x1 + x0,
+                        y1: b.bbox.y1 + y0,
+                        x2: b.bbox.x2 + x0,
+                        y2: b.bbox.y2 + y0,
+                    };
+                    if inside {
+                        assert_eq!(shifted, s.bbox, "seed {seed} tile {j}");
+                        whole += 1;
+                    } else {
+                        assert!(
+                            shifted.x1 >= s.bbox.x1
+                                && shifted.y1 >= s.bbox.y1
+                                && shifted.x2 <= s.bbox.x2
+                                && shifted.y2 <= s.bbox.y2
+                        );
+                        assert!(b.truncated);
+                        cut += 1;
+                    }
+                    assert!(b.bbox.width() >= 8 && b.bbox.height() >= 8);
+                }
+            }
+        }
+        assert!(
+            whole > 0 && cut > 0,
+            "both kinds met: {whole} whole, {cut} cut"
+        );
+    }
+}

@@ -151,3 +151,84 @@ fn layout_labels_and_determinism() {
     let again = write(&cfg, &a, 1).expect_err("non-empty out dir");
     assert!(matches!(again, SynthError::OutDirNotEmpty { .. }));
 }
+
+/// Tiles cut from training scenes sit beside the basin-centred ones with unique ids, all
+/// tiles of one scene in one split; tiles appended later (hard negatives) join the COCO
+/// file and the split lists.
+#[test]
+fn scene_tiles_and_appended_tiles_join_the_data_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("d");
+    let cfg = SynthConfig {
+        seed: 3,
+        tiles: 4,
+        tile_size: 96,
+        scenes: 0,
+        scene_tiles: 30,
+        split: [0.5, 0.5, 0.0],
+        ..SynthConfig::default()
+    };
+    let summary = write(&cfg, &out, 2).expect("write");
+    assert_eq!((summary.tiles, summary.scene_tiles), (34, 30));
+    let coco = read_coco_dataset(&out.join("annotations.json")).expect("coco");
+    let mut ids: Vec<u64> = coco.images.iter().map(|i| i.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 34);
+    let split_of = |stem: &str| -> String {
+        let im = coco
+            .images
+            .iter()
+            .find(|i| i.extra["stem"] == stem)
+            .expect("image");
+        im.extra["split"].as_str().expect("split").to_string()
+    };
+    // Scene 0 holds stiles 0–24, scene 1 stiles 25–29.
+    let first = split_of("stile_00000");
+    assert!((1..25).all(|n| split_of(&format!("stile_{n:05}")) == first));
+    let lists: usize = ["train", "val", "test"]
+        .iter()
+        .map(|s| {
+            fs::read_to_string(out.join(format!("splits/{s}.txt")))
+                .expect("split list")
+                .lines()
+                .count()
+        })
+        .sum();
+    assert_eq!(lists, 34);
+    assert!(out.join("images/stile_00029.tif").is_file());
+
+    // Append one tile cut from a scene.
+    let area = synth::scene_writer::scene_area(&SynthConfig {
+        scene_size: 300,
+        ..cfg.clone()
+    });
+    let scene = synth::simulate(&area, 77);
+    let crop = synth::scene_tiles::crop_area(&scene, 10, 20, 96, &area);
+    let tile = synth::dataset::AreaTile {
+        stem: "hneg_x".into(),
+        image_id: 0,
+        split: "train",
+        negative: crop.basins.is_empty(),
+    };
+    let mut rng = synth::rng::rng_for(1, 2, 3);
+    let t = synth::dataset::write_area_tile(&cfg, &out, &crop, &tile, &mut rng).expect("tile");
+    assert_eq!(
+        synth::dataset::append_tiles(&out, vec![t]).expect("append"),
+        1
+    );
+    let coco2 = read_coco_dataset(&out.join("annotations.json")).expect("coco again");
+    assert_eq!(coco2.images.len(), 35);
+    let new = coco2.images.last().expect("appended");
+    assert_eq!(new.id, 35);
+    assert!(
+        coco2
+            .annotations
+            .iter()
+            .filter(|a| a.image_id == 35)
+            .count()
+            == crop.basins.len()
+    );
+    let train = fs::read_to_string(out.join("splits/train.txt")).expect("train");
+    assert!(train.lines().any(|l| l == "hneg_x"));
+}

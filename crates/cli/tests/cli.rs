@@ -167,7 +167,17 @@ fn detect_refuses_missing_weights_with_the_path() {
 #[test]
 fn help_teaches_every_subcommand() {
     for sub in [
-        "detect", "synth", "train", "eval", "predict", "info", "raster", "phase", "bench",
+        "detect",
+        "synth",
+        "train",
+        "eval",
+        "predict",
+        "info",
+        "raster",
+        "phase",
+        "bench",
+        "calibrate",
+        "hard-negatives",
     ] {
         let out = run(bin().args([sub, "--help"]));
         let text = String::from_utf8_lossy(&out.stdout);
@@ -179,7 +189,9 @@ fn help_teaches_every_subcommand() {
 #[test]
 fn detect_with_bundled_defaults_writes_a_georeferenced_layer() {
     let dir = scratch("detect-default");
-    run(bin().arg("detect").arg("--out-dir").arg(&dir));
+    let out = run(bin().arg("detect").arg("--out-dir").arg(&dir));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let threshold = score_used(&said);
     let gj = read_json(&dir.join("demo-scene.basins.geojson"));
     assert_eq!(gj["type"], "FeatureCollection");
     assert!(
@@ -191,8 +203,8 @@ fn detect_with_bundled_defaults_writes_a_georeferenced_layer() {
         let p = &f["properties"];
         let score = p["score"].as_f64().expect("score");
         assert!(
-            (0.25..=1.0).contains(&score),
-            "score {score} above the threshold"
+            (threshold..=1.0).contains(&score),
+            "score {score} above the threshold {threshold}"
         );
         let b: Vec<f64> = p["pixel_box"]
             .as_array()
@@ -205,5 +217,183 @@ fn detect_with_bundled_defaults_writes_a_georeferenced_layer() {
     }
     assert!(dir.join("demo-scene.basins.csv").is_file());
     assert!(dir.join("demo-scene.basins.coco.json").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The score threshold `detect` says it used ("score ≥ S (why)").
+fn score_used(stdout: &str) -> f64 {
+    let rest = stdout
+        .split("score ≥ ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("detect names its threshold: {stdout}"));
+    rest.split_whitespace()
+        .next()
+        .and_then(|v| v.trim_end_matches(',').parse().ok())
+        .unwrap_or_else(|| panic!("a number after `score ≥`: {stdout}"))
+}
+
+/// A whole simulated scene: its truth as its own detections scores perfectly; a box on
+/// empty ground is a false alarm counted per 1,000 km² of the scene's area.
+#[test]
+fn eval_of_a_scene_counts_false_alarms_per_area() {
+    let dir = scratch("eval-scene");
+    let sim = dir.join("sim");
+    run(bin()
+        .args([
+            "synth",
+            "--tiles",
+            "0",
+            "--scenes",
+            "1",
+            "--scene-size",
+            "900",
+            "--seed",
+            "5",
+            "--out",
+        ])
+        .arg(&sim));
+    let truth_path = sim.join("scenes/scene_0.geojson");
+    let truth = read_json(&truth_path);
+    let mut dets: Vec<Value> = truth["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| json!({"image_id": 1, "category_id": 1, "bbox": f["properties"]["bbox_px"], "score": 0.9}))
+        .collect();
+    let n = dets.len();
+    dets.push(json!({"image_id": 1, "category_id": 1, "bbox": [0.0, 0.0, 3.0, 3.0], "score": 0.8}));
+    let dets_path = dir.join("dets.json");
+    std::fs::write(&dets_path, Value::Array(dets).to_string()).expect("write dets");
+    let report_path = dir.join("report.json");
+    run(bin()
+        .arg("eval")
+        .arg("--gt")
+        .arg(&truth_path)
+        .arg("--dets")
+        .arg(&dets_path)
+        .arg("--out")
+        .arg(&report_path));
+    let r = read_json(&report_path);
+    let c = &r["overall"]["counts"][0];
+    assert_eq!(c["iou"], 0.5);
+    assert_eq!(c["tp"].as_u64(), Some(n as u64));
+    assert_eq!((c["fp"].as_u64(), c["fn"].as_u64()), (Some(1), Some(0)));
+    let area_km2 = truth["pixel_area_m2"].as_f64().expect("pixel area") * 900.0 * 900.0 / 1e6;
+    let fa = c["false_alarms_per_1000km2"].as_f64().expect("per area");
+    assert!(
+        (fa - 1000.0 / area_km2).abs() < 1e-9,
+        "{fa} vs {area_km2} km²"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Calibration writes a copy of the weights whose header `detect` then uses; the input is
+/// refused as the output; the benchmark and hard-negative mining run on small scenes.
+#[test]
+fn calibrate_bench_and_hard_negatives_on_small_scenes() {
+    let dir = scratch("calibrate");
+    let weights =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/light-yolo-basin-s.safetensors");
+    let err = fail(
+        bin()
+            .arg("calibrate")
+            .arg("-w")
+            .arg(&weights)
+            .arg("-o")
+            .arg(&weights),
+    );
+    assert!(err.contains("input weights"), "{err}");
+    let cal = dir.join("cal.safetensors");
+    let out = run(bin()
+        .args(["calibrate", "--scenes", "2", "--size", "700", "--scratch"])
+        .arg(dir.join("cal-scenes"))
+        .arg("-o")
+        .arg(&cal));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let thr: f64 = said
+        .split("calibrated score threshold ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("threshold reported: {said}"));
+    assert!((0.05..=0.95).contains(&thr));
+    let sim = dir.join("sim");
+    run(bin()
+        .args([
+            "synth",
+            "--tiles",
+            "2",
+            "--tile-size",
+            "416",
+            "--scenes",
+            "1",
+            "--scene-size",
+            "700",
+            "--seed",
+            "8",
+            "--out",
+        ])
+        .arg(&sim));
+    let det = run(bin()
+        .arg("detect")
+        .arg(sim.join("scenes/scene_0.tif"))
+        .arg("-w")
+        .arg(&cal)
+        .arg("-o")
+        .arg(dir.join("det")));
+    let said = String::from_utf8_lossy(&det.stdout).into_owned();
+    assert!(said.contains("calibrated"), "{said}");
+    assert!((score_used(&said) - thr).abs() < 1e-9, "{said}");
+
+    let bench = run(bin()
+        .args([
+            "bench",
+            "scenes",
+            "--only",
+            "no-basin-winter",
+            "--size",
+            "700",
+            "-w",
+        ])
+        .arg(&cal)
+        .arg("--out")
+        .arg(dir.join("bench.json")));
+    assert!(String::from_utf8_lossy(&bench.stdout).contains("no-basin-winter"));
+    let b = read_json(&dir.join("bench.json"));
+    assert_eq!(b["scenes"][0]["basins"], 0);
+    assert_eq!(b["overall"]["score_threshold"].as_f64(), Some(thr));
+
+    let before = read_json(&sim.join("annotations.json"))["images"]
+        .as_array()
+        .map(Vec::len);
+    let mined = run(bin()
+        .args([
+            "hard-negatives",
+            "--scenes",
+            "1",
+            "--size",
+            "700",
+            "--seed",
+            "3",
+            "--score",
+            "0.05",
+            "--data",
+        ])
+        .arg(&sim));
+    let said = String::from_utf8_lossy(&mined.stdout).into_owned();
+    let added: usize = said
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("count reported: {said}"));
+    let coco = read_json(&sim.join("annotations.json"));
+    let images = coco["images"].as_array().expect("images");
+    assert_eq!(Some(images.len()), before.map(|b| b + added));
+    let train = std::fs::read_to_string(sim.join("splits/train.txt")).expect("train list");
+    for im in &images[images.len() - added..] {
+        let stem = im["stem"].as_str().expect("stem");
+        assert!(sim.join(format!("images/{stem}.tif")).is_file());
+        assert!(train.lines().any(|l| l == stem));
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

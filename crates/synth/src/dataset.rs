@@ -534,7 +534,8 @@ pub fn manifest(cfg: &SynthConfig, summary: &Summary) -> Value {
         },
         "label_convention": [
             "A box is the axis-aligned bounding box, clipped to the tile, of the pixels where the basin's own noise-free LOS deformation reaches the label threshold (default lambda/16 = 3.47 mm, pi/4 of phase).",
-            "A basin is a group of panels: panels (of one mine or not) whose visible regions touch or overlap are one basin, as people box one connected fringe pattern; groups are also merged when one's box would hold visible pixels of the other. So every box holds all its basin's visible pixels and none of another's.",
+            "One box per visually separate bowl. A basin is a group of panels: panels (of one mine or not) whose visible regions touch or overlap are one basin, as people box one connected fringe pattern; panels separated by undisturbed ground (below the threshold) are separate basins with separate boxes, even where one box overlaps the other. So every box holds all its basin's visible pixels, and no pixel is visible in two basins.",
+            "Tiles cut from training scenes (stile_*) relabel each scene basin inside the tile: the box of its visible pixels there; parts narrower than min_box_px or peaking below lambda/8 in the tile are left unlabelled (they stay in the rasters).",
             "bbox_half_fringe is the box at lambda/4 (half a fringe); null when the basin never reaches it inside the tile.",
             "Basins whose visible part in a tile is smaller than min_box_px in width or height are removed from that tile's simulation altogether (not just unlabelled), so nothing visible goes unlabelled.",
             "truncated: the box touches the tile edge (the basin continues outside). Boxes use pixel edges: x2 = last column + 1."

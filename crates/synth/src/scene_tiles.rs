@@ -10,7 +10,8 @@ use crate::dataset::{AreaTile, SPLIT_NAMES, TileOut, write_area_tile};
 use crate::error::SynthError;
 use crate::labels::PixBox;
 use crate::rng::{derive, rng_for, stream};
-use crate::scene::{AreaConfig, Basin, MIN_VISIBLE_PEAK_M, MineLayout, SimArea, simulate};
+use crate::scene::{AreaConfig, Basin, MIN_VISIBLE_PEAK_M, SimArea, simulate};
+use crate::scene_writer::scene_area;
 use insar::S1_WAVELENGTH;
 use rand::Rng;
 use rayon::prelude::*;
@@ -34,14 +35,7 @@ pub fn write_scene_tiles(
         let area = AreaConfig {
             w: TILES_PER_SIDE * ts,
             h: TILES_PER_SIDE * ts,
-            pad: 0,
-            looks: cfg.looks,
-            orbit: cfg.orbit,
-            layout: MineLayout::Scene,
-            filtered_fraction: cfg.filtered_fraction,
-            label_threshold_m: cfg.label_threshold.metres(),
-            min_box_px: cfg.min_box_px,
-            conditions: cfg.conditions.clone(),
+            ..scene_area(cfg)
         };
         let scene = simulate(&area, derive(cfg.seed, stream::TRAIN_SCENE, k as u64));
         let split = split_of_scene(cfg, k);
@@ -156,7 +150,7 @@ mod tests {
     use super::*;
     use crate::conditions::Conditions;
     use crate::geometry::Looks;
-    use crate::scene::OrbitChoice;
+    use crate::scene::{MineLayout, OrbitChoice};
 
     fn scene_cfg(side: usize) -> AreaConfig {
         AreaConfig {

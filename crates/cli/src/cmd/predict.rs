@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use detect_core::Detection;
-use detect_core::labels::{CocoCategory, CocoDataset, CocoImage, CocoResult};
+use detect_core::labels::coco::basin_category;
+use detect_core::labels::{CocoDataset, CocoImage, CocoResult};
 use indicatif::{ProgressBar, ProgressStyle};
 use insar::Colormap;
 use model::draw::draw_rect;
@@ -169,12 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })),
         images,
         annotations: Vec::new(),
-        categories: vec![CocoCategory {
-            id: 1,
-            name: "subsidence_basin".into(),
-            supercategory: None,
-            extra: Default::default(),
-        }],
+        categories: vec![basin_category()],
         extra: Default::default(),
     };
     write_json(&args.out.join("results.json"), &results)?;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{EvalError, EvalOptions, evaluate};
 use crate::bbox::BBox;
 use crate::iou::iou;
-use crate::labels::coco::{CocoAnnotation, CocoCategory, CocoImage};
+use crate::labels::coco::{CocoAnnotation, CocoImage, basin_category};
 use crate::labels::{CocoDataset, CocoResult};
 
 /// IoU thresholds of the operating points: 0.5, and 0.3 so that the labelling convention
@@ -214,12 +214,7 @@ fn coco_ap(scenes: &[(SceneTruth, Vec<SceneDetection>)]) -> Result<(f64, f64), E
         info: None,
         images: Vec::new(),
         annotations: Vec::new(),
-        categories: vec![CocoCategory {
-            id: 1,
-            name: "subsidence_basin".into(),
-            supercategory: None,
-            extra: Default::default(),
-        }],
+        categories: vec![basin_category()],
         extra: Default::default(),
     };
     let mut results = Vec::new();
@@ -392,7 +387,7 @@ pub fn detections_from_json(v: &Value) -> Result<Vec<SceneDetection>, String> {
 /// The report as a table: one row per scene and IoU, then the pooled rows.
 pub fn scenes_table(r: &ScenesReport) -> String {
     let mut s = format!(
-        "{:<24} {:>4} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>6} {:>9}  recall by peak LOS <3/3-10/>10 cm; decorrelated\n",
+        "{:<28} {:>4} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>6} {:>9}  recall by peak LOS <3/3-10/>10 cm; decorrelated\n",
         "scene", "IoU", "basins", "boxes", "TP", "FP", "FN", "R", "P", "F1", "AP50", "FA/1000km2"
     );
     for rep in r.scenes.iter().chain(std::iter::once(&r.overall)) {
@@ -405,7 +400,7 @@ pub fn scenes_table(r: &ScenesReport) -> String {
                 }
             };
             s.push_str(&format!(
-                "{:<24} {:>4.1} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5.2} {:>5.2} {:>6.3} {:>6.3} {:>9}  {} {} {}; {}\n",
+                "{:<28} {:>4.1} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5.2} {:>5.2} {:>6.3} {:>6.3} {:>9}  {} {} {}; {}\n",
                 rep.name,
                 c.iou,
                 rep.basins,
@@ -539,12 +534,7 @@ mod tests {
                     extra: Default::default(),
                 })
                 .collect(),
-            categories: vec![CocoCategory {
-                id: 1,
-                name: "b".into(),
-                supercategory: None,
-                extra: Default::default(),
-            }],
+            categories: vec![basin_category()],
             extra: Default::default(),
         };
         let res: Vec<CocoResult> = dets

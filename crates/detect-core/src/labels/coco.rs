@@ -14,6 +14,16 @@ use serde_json::{Map, Value};
 use super::{ImageLabels, LabelError, LabeledBox, read_text, write_text};
 use crate::bbox::BBox;
 
+/// The single category of basin detection (id 1).
+pub fn basin_category() -> CocoCategory {
+    CocoCategory {
+        id: category_id_of(0),
+        name: "subsidence_basin".into(),
+        supercategory: None,
+        extra: Default::default(),
+    }
+}
+
 /// The COCO category id of a class index.
 pub fn category_id_of(class_id: usize) -> u64 {
     class_id as u64 + 1

@@ -471,11 +471,11 @@ pub fn append_tiles(out: &Path, tiles: Vec<TileOut>) -> Result<usize, SynthError
             value: format!("{}: {e}", path.display()),
             expected: "a data set written by `yolo-basin synth` (annotations.json)",
         })?;
-    let mut next_image = coco.images.iter().map(|i| i.id).max().unwrap_or(0) + 1;
+    let first_image = coco.images.iter().map(|i| i.id).max().unwrap_or(0) + 1;
     let mut next_ann = coco.annotations.iter().map(|a| a.id).max().unwrap_or(0) + 1;
     let mut lists = [String::new(), String::new(), String::new()];
     let n = tiles.len();
-    for mut t in tiles {
+    for (next_image, mut t) in (first_image..).zip(tiles) {
         t.image.id = next_image;
         for mut a in t.annotations {
             (a.id, a.image_id) = (next_ann, next_image);
@@ -483,7 +483,6 @@ pub fn append_tiles(out: &Path, tiles: Vec<TileOut>) -> Result<usize, SynthError
             coco.annotations.push(a);
         }
         coco.images.push(t.image);
-        next_image += 1;
         if let Some(k) = SPLIT_NAMES.iter().position(|&s| s == t.split) {
             lists[k].push_str(&t.stem);
             lists[k].push('\n');

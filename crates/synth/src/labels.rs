@@ -349,10 +349,11 @@ mod tests {
                 for c in 0..WIN.w {
                     let Some(g) = owner[r * WIN.w + c] else { continue };
                     for (nc, nr) in [(c + 1, r), (c, r + 1), (c + 1, r + 1), (c.wrapping_sub(1), r + 1)] {
-                        if nc < WIN.w && nr < WIN.h {
-                            if let Some(o) = owner[nr * WIN.w + nc] {
-                                proptest::prop_assert_eq!(o, g);
-                            }
+                        if nc < WIN.w
+                            && nr < WIN.h
+                            && let Some(o) = owner[nr * WIN.w + nc]
+                        {
+                            proptest::prop_assert_eq!(o, g);
                         }
                     }
                 }

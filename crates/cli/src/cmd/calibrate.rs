@@ -82,7 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .collect();
         let r = evaluate_scenes(&at, thr)?;
         let c = r.overall.at(0.5).cloned().context("IoU 0.5 counts")?;
-        if (thr * 100.0).round() as u32 % 5 == 0 {
+        if ((thr * 100.0).round() as u32).is_multiple_of(5) {
             println!(
                 "{thr:.2}   {:.3}   {:.3}      {:.3}",
                 c.recall, c.precision, c.f1

@@ -227,7 +227,7 @@ pub fn detect_tiles_of(
         ..ReadOptions::default()
     };
     let reader =
-        open_any(&scene, &opts).with_context(|| format!("opening scene {}", scene.display()))?;
+        open_any(scene, &opts).with_context(|| format!("opening scene {}", scene.display()))?;
     let coherence = match &args.coherence {
         Some(p) => Some(
             open_any(p, &ReadOptions::default())

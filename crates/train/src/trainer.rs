@@ -26,9 +26,15 @@ use crate::schedule::Schedule;
 pub const CHECKPOINT_FILE: &str = "last.ckpt";
 pub const BEST_WEIGHTS: &str = "best.safetensors";
 pub const LAST_WEIGHTS: &str = "last.safetensors";
+
 pub const LOG_FILE: &str = "log.csv";
 pub const CURVES_FILE: &str = "curves.png";
 pub const REPORT_FILE: &str = "report.json";
+
+/// The weights saved at each validation, `step-000400.safetensors`.
+pub fn eval_weights_file(step: u64) -> String {
+    format!("step-{step:06}.safetensors")
+}
 
 /// Why a run stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -330,6 +336,9 @@ impl Run {
             cfg.batch,
             cfg.workers,
         )?;
+        // Tile mAP picks `best`; a scene-level choice (`calibrate` each, keep the best F1)
+        // needs every validated step's weights too.
+        self.save_weights(cfg, &eval_weights_file(self.step), Some(&summary))?;
         if summary.map > self.best_map {
             self.best_map = summary.map;
             self.best_step = self.step;

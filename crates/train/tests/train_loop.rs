@@ -132,6 +132,9 @@ fn overfits_a_few_tiles_and_finds_their_basins() {
         Detector::new(&cfg.model, &Device::flex()).num_params()
     );
     assert!(out.join("curves.png").is_file());
+    // The one validation (the last step) keeps its weights for a scene-level choice.
+    let kept = out.join(train::trainer::eval_weights_file(400));
+    assert!(kept.is_file(), "{} missing", kept.display());
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -14,8 +14,9 @@ use train::{AssignerKind, DeviceKind, IouKind, ObjLoss, TrainConfig};
 /// `annotations.json`, `splits/`) or your own: GeoTIFF phase tiles or PNG/JPEG pictures
 /// with YOLO txt, LabelImg VOC XML or COCO JSON labels (without `splits/`, every tenth image
 /// validates). The run folder gets `last.ckpt` (resumable), `best.safetensors` (best
-/// validation mAP, EMA weights; give it to `predict`/`detect`), `last.safetensors`,
-/// `log.csv`, `curves.png` and `report.json`.
+/// validation mAP, EMA weights; give it to `predict`/`detect`), `step-NNNNNN.safetensors` at
+/// every validation (to choose by scene F1 with `calibrate`), `last.safetensors`, `log.csv`,
+/// `curves.png` and `report.json`.
 ///
 /// Example: `yolo-basin train --data sim/ --out runs/light-s --max-iter 20000 --batch 8`;
 /// after an interruption, `yolo-basin train --out runs/light-s --resume`.
@@ -26,7 +27,7 @@ or your own: GeoTIFF phase tiles or PNG/JPEG pictures with YOLO txt, LabelImg VO
 JSON labels (without splits/, every tenth image validates).
 
 The run folder gets last.ckpt (resumable), best.safetensors (best validation mAP, EMA weights: \
-give it to predict/detect), last.safetensors, log.csv, curves.png, report.json, config.json.
+give it to predict/detect), step-NNNNNN.safetensors at every validation (calibrate each on validation scenes to choose by scene F1), last.safetensors, log.csv, curves.png, report.json, config.json.
 
 Examples:
   yolo-basin train --data sim/ --out runs/light-s --max-iter 20000 --batch 8

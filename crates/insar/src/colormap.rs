@@ -27,17 +27,25 @@ pub enum Colormap {
     Gamma,
     /// Grey ramp, black at −π to white at π.
     Gray,
+    /// matplotlib `twilight` (2018): cyclic, perceptually uniform, white at ±π and dark
+    /// purple at 0, blue in one half and red in the other.
+    Twilight,
+    /// ISCE's `mdx` and MintPy's default for wrapped phase (`cmy`): a full-saturation wheel
+    /// magenta → cyan → yellow → magenta, linear in RGB between the three.
+    Cmy,
 }
 
 impl Colormap {
     /// Every colormap, e.g. for random draws in the simulator.
-    pub const ALL: [Colormap; 6] = [
+    pub const ALL: [Colormap; 8] = [
         Colormap::Cyclic,
         Colormap::Jet,
         Colormap::Jet64,
         Colormap::Hsv,
         Colormap::Gamma,
         Colormap::Gray,
+        Colormap::Twilight,
+        Colormap::Cmy,
     ];
 
     /// The name used on the command line and by [`FromStr`].
@@ -49,12 +57,17 @@ impl Colormap {
             Colormap::Hsv => "hsv",
             Colormap::Gamma => "gamma",
             Colormap::Gray => "gray",
+            Colormap::Twilight => "twilight",
+            Colormap::Cmy => "cmy",
         }
     }
 
     /// Whether the first and last colours meet (no seam at ±π).
     pub fn is_cyclic(self) -> bool {
-        matches!(self, Colormap::Cyclic | Colormap::Hsv | Colormap::Gamma)
+        matches!(
+            self,
+            Colormap::Cyclic | Colormap::Hsv | Colormap::Gamma | Colormap::Twilight | Colormap::Cmy
+        )
     }
 
     /// Number of distinct levels when the map is quantised (`Jet64`), `None` when continuous.
@@ -82,6 +95,8 @@ impl Colormap {
             Colormap::Hsv => hsv_hue(t),
             Colormap::Gamma => interpolate(&GAMMA_WHEEL, t),
             Colormap::Gray => [t, t, t],
+            Colormap::Twilight => interpolate(&TWILIGHT, t),
+            Colormap::Cmy => interpolate(&CMY_WHEEL, t),
         };
         rgb.map(|c| (c * 255.0).round().clamp(0.0, 255.0) as u8)
     }
@@ -96,13 +111,16 @@ impl fmt::Display for Colormap {
 impl FromStr for Colormap {
     type Err = InsarError;
 
-    /// Case-insensitive; also accepts the aliases `phase`, `cmocean`, `grey`, `dismph`, `rasmph`.
+    /// Case-insensitive; also accepts the aliases `phase`, `cmocean`, `grey`, `dismph`,
+    /// `rasmph`, `mdx` and `twilight_shifted` (half a cycle on: the same colours).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
         let found = match lower.as_str() {
             "phase" | "cmocean" => Some(Colormap::Cyclic),
             "grey" => Some(Colormap::Gray),
             "dismph" | "rasmph" => Some(Colormap::Gamma),
+            "mdx" => Some(Colormap::Cmy),
+            "twilight_shifted" => Some(Colormap::Twilight),
             _ => Colormap::ALL.into_iter().find(|c| c.name() == lower),
         };
         found.ok_or_else(|| InsarError::UnknownColormap(s.to_string()))
@@ -257,6 +275,84 @@ const CMOCEAN_PHASE: [(f32, [f32; 3]); 65] = [
     (1.0, [0.6583, 0.4699, 0.0494]),
 ];
 
+/// matplotlib `twilight` sampled at k/64 (k = 0…64) of its 510-entry table; linear
+/// interpolation between these anchors stays within 1.5 8-bit levels of the full table.
+const TWILIGHT: [(f32, [f32; 3]); 65] = [
+    (0.0 / 64.0, [0.8858, 0.8500, 0.8880]),
+    (1.0 / 64.0, [0.8697, 0.8515, 0.8805]),
+    (2.0 / 64.0, [0.8441, 0.8441, 0.8672]),
+    (3.0 / 64.0, [0.8096, 0.8293, 0.8506]),
+    (4.0 / 64.0, [0.7675, 0.8098, 0.8325]),
+    (5.0 / 64.0, [0.7210, 0.7872, 0.8151]),
+    (6.0 / 64.0, [0.6731, 0.7627, 0.8003]),
+    (7.0 / 64.0, [0.6266, 0.7367, 0.7885]),
+    (8.0 / 64.0, [0.5830, 0.7096, 0.7793]),
+    (9.0 / 64.0, [0.5431, 0.6815, 0.7719]),
+    (10.0 / 64.0, [0.5071, 0.6526, 0.7659]),
+    (11.0 / 64.0, [0.4753, 0.6229, 0.7607]),
+    (12.0 / 64.0, [0.4480, 0.5924, 0.7557]),
+    (13.0 / 64.0, [0.4253, 0.5610, 0.7508]),
+    (14.0 / 64.0, [0.4073, 0.5287, 0.7452]),
+    (15.0 / 64.0, [0.3937, 0.4955, 0.7388]),
+    (16.0 / 64.0, [0.3841, 0.4614, 0.7309]),
+    (17.0 / 64.0, [0.3778, 0.4264, 0.7213]),
+    (18.0 / 64.0, [0.3739, 0.3905, 0.7094]),
+    (19.0 / 64.0, [0.3716, 0.3538, 0.6948]),
+    (20.0 / 64.0, [0.3699, 0.3164, 0.6770]),
+    (21.0 / 64.0, [0.3678, 0.2784, 0.6556]),
+    (22.0 / 64.0, [0.3646, 0.2401, 0.6298]),
+    (23.0 / 64.0, [0.3592, 0.2023, 0.5987]),
+    (24.0 / 64.0, [0.3506, 0.1660, 0.5615]),
+    (25.0 / 64.0, [0.3376, 0.1332, 0.5174]),
+    (26.0 / 64.0, [0.3195, 0.1067, 0.4671]),
+    (27.0 / 64.0, [0.2963, 0.0877, 0.4135]),
+    (28.0 / 64.0, [0.2701, 0.0755, 0.3606]),
+    (29.0 / 64.0, [0.2437, 0.0684, 0.3122]),
+    (30.0 / 64.0, [0.2200, 0.0659, 0.2709]),
+    (31.0 / 64.0, [0.2016, 0.0680, 0.2385]),
+    (32.0 / 64.0, [0.1849, 0.0794, 0.2131]),
+    (33.0 / 64.0, [0.2029, 0.0694, 0.2183]),
+    (34.0 / 64.0, [0.2258, 0.0674, 0.2273]),
+    (35.0 / 64.0, [0.2558, 0.0695, 0.2411]),
+    (36.0 / 64.0, [0.2913, 0.0749, 0.2576]),
+    (37.0 / 64.0, [0.3303, 0.0825, 0.2743]),
+    (38.0 / 64.0, [0.3712, 0.0917, 0.2895]),
+    (39.0 / 64.0, [0.4128, 0.1027, 0.3015]),
+    (40.0 / 64.0, [0.4538, 0.1162, 0.3097]),
+    (41.0 / 64.0, [0.4934, 0.1333, 0.3139]),
+    (42.0 / 64.0, [0.5305, 0.1544, 0.3148]),
+    (43.0 / 64.0, [0.5650, 0.1792, 0.3139]),
+    (44.0 / 64.0, [0.5966, 0.2072, 0.3126]),
+    (45.0 / 64.0, [0.6256, 0.2376, 0.3120]),
+    (46.0 / 64.0, [0.6521, 0.2697, 0.3129]),
+    (47.0 / 64.0, [0.6762, 0.3034, 0.3161]),
+    (48.0 / 64.0, [0.6981, 0.3383, 0.3221]),
+    (49.0 / 64.0, [0.7176, 0.3743, 0.3315]),
+    (50.0 / 64.0, [0.7348, 0.4112, 0.3450]),
+    (51.0 / 64.0, [0.7498, 0.4489, 0.3633]),
+    (52.0 / 64.0, [0.7626, 0.4872, 0.3868]),
+    (53.0 / 64.0, [0.7734, 0.5259, 0.4159]),
+    (54.0 / 64.0, [0.7829, 0.5646, 0.4509]),
+    (55.0 / 64.0, [0.7915, 0.6031, 0.4916]),
+    (56.0 / 64.0, [0.8003, 0.6410, 0.5373]),
+    (57.0 / 64.0, [0.8100, 0.6780, 0.5871]),
+    (58.0 / 64.0, [0.8214, 0.7139, 0.6397]),
+    (59.0 / 64.0, [0.8346, 0.7481, 0.6936]),
+    (60.0 / 64.0, [0.8489, 0.7799, 0.7466]),
+    (61.0 / 64.0, [0.8627, 0.8081, 0.7963]),
+    (62.0 / 64.0, [0.8734, 0.8310, 0.8375]),
+    (63.0 / 64.0, [0.8821, 0.8456, 0.8667]),
+    (1.0, [0.8857, 0.8500, 0.8857]),
+];
+
+/// MintPy's `cmy` (after its roll and flip): magenta at 0, cyan at 1/3, yellow at 2/3.
+const CMY_WHEEL: [(f32, [f32; 3]); 4] = [
+    (0.0, [1.0, 0.0, 1.0]),
+    (1.0 / 3.0, [0.0, 1.0, 1.0]),
+    (2.0 / 3.0, [1.0, 1.0, 0.0]),
+    (1.0, [1.0, 0.0, 1.0]),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,6 +458,31 @@ mod tests {
             let got = Colormap::Gamma.color(i / 64.0);
             assert!(close(got, want, 3), "entry {i}: {got:?} vs {want:?}");
         }
+    }
+
+    #[test]
+    fn twilight_matches_matplotlib_between_anchors() {
+        // Entries i of matplotlib's 510-entry `twilight`, read at their bin centres.
+        let entries: [(f32, [u8; 3]); 5] = [
+            (7.0, [222, 217, 225]),
+            (100.0, [110, 146, 192]),
+            (255.0, [47, 20, 54]),
+            (333.0, [134, 39, 80]),
+            (480.0, [217, 201, 194]),
+        ];
+        for (i, want) in entries {
+            let got = Colormap::Twilight.color((i + 0.5) / 510.0);
+            assert!(close(got, want, 2), "entry {i}: {got:?} vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn cmy_vertices() {
+        let c = |t: f32| Colormap::Cmy.color(t);
+        assert_eq!(c(0.0), [255, 0, 255]);
+        assert_eq!(c(1.0 / 3.0), [0, 255, 255]);
+        assert_eq!(c(2.0 / 3.0), [255, 255, 0]);
+        assert_eq!(c(1.0 / 6.0), [128, 128, 255]);
     }
 
     #[test]

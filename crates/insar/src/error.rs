@@ -22,8 +22,24 @@ pub enum InsarError {
         expected: &'static str,
     },
     /// A colormap name that [`crate::Colormap`] does not know.
-    #[error("unknown colormap {0:?}: expected one of cyclic, jet, jet64, hsv, gamma, gray")]
+    #[error(
+        "unknown colormap {0:?}: expected one of cyclic, jet, jet64, hsv, gamma, gray, twilight, cmy"
+    )]
     UnknownColormap(String),
+    /// No known palette explains a picture's colours.
+    #[error(
+        "no known colormap explains the picture's colours: the best, {best}, puts only {:.0}% \
+         of its pixels within {tolerance} RGB levels of a palette colour (median distance \
+         {residual:.1}); name the colormap it was drawn with or give its palette (a CSV of RGB \
+         rows or a colour-bar picture)",
+        explained * 100.0
+    )]
+    NoPaletteFits {
+        best: String,
+        explained: f32,
+        residual: f32,
+        tolerance: f32,
+    },
 }
 
 /// Checks that a `w × h` raster buffer has exactly `len` samples.

@@ -165,7 +165,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn reverse_mirrors(p in proptest::collection::vec(-20.0f32..20.0, 1..64), ci in 0usize..6) {
+        fn reverse_mirrors(p in proptest::collection::vec(-20.0f32..20.0, 1..64), ci in 0usize..Colormap::ALL.len()) {
             let cmap = Colormap::ALL[ci];
             let neg: Vec<f32> = p.iter().map(|v| -v).collect();
             let n = p.len();

@@ -53,6 +53,39 @@ fn write_png(
     writer.finish().map_err(png_err)
 }
 
+/// Writes an 8-bit RGB JPEG at `quality` (1–100), as figures and screenshots are often
+/// saved; used to measure how reading pictures back to phase survives JPEG's loss.
+pub fn write_jpeg_rgb(
+    path: &Path,
+    w: usize,
+    h: usize,
+    rgb: &[u8],
+    quality: u8,
+) -> Result<(), RasterError> {
+    if w.checked_mul(h).and_then(|n| n.checked_mul(3)) != Some(rgb.len()) {
+        return Err(RasterError::argument(
+            path,
+            format!("{} bytes given for a {w}×{h} RGB picture", rgb.len()),
+        ));
+    }
+    let (Ok(w32), Ok(h32)) = (u32::try_from(w), u32::try_from(h)) else {
+        return Err(RasterError::argument(
+            path,
+            "picture side does not fit in 32 bits",
+        ));
+    };
+    let file = File::create(path).map_err(|e| RasterError::io(path, e))?;
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(
+        BufWriter::new(file),
+        quality.clamp(1, 100),
+    );
+    enc.encode(rgb, w32, h32, image::ExtendedColorType::Rgb8)
+        .map_err(|cause| RasterError::Picture {
+            path: path.to_path_buf(),
+            cause,
+        })
+}
+
 /// A PNG or JPEG picture as 8-bit RGB (3 bands); gray and palette pictures are expanded,
 /// alpha is dropped.
 pub fn read_picture(path: &Path) -> Result<Raster, RasterError> {
@@ -75,6 +108,28 @@ pub fn read_picture(path: &Path) -> Result<Raster, RasterError> {
         pixels: Pixels::U8(img.into_raw()),
         geo: None,
         nodata: None,
+    })
+}
+
+/// A PNG or JPEG picture as interleaved 8-bit samples with its channel count: 4 (RGBA) when
+/// the picture has an alpha channel, else 3 (RGB; gray and palette pictures expanded).
+/// Returns `(width, height, channels, samples)`.
+pub fn read_picture_rgba(path: &Path) -> Result<(usize, usize, usize, Vec<u8>), RasterError> {
+    let pic_err = |cause| RasterError::Picture {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let img = image::ImageReader::open(path)
+        .map_err(|e| RasterError::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| RasterError::io(path, e))?
+        .decode()
+        .map_err(pic_err)?;
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    Ok(if img.color().has_alpha() {
+        (w, h, 4, img.into_rgba8().into_raw())
+    } else {
+        (w, h, 3, img.into_rgb8().into_raw())
     })
 }
 
@@ -123,6 +178,34 @@ mod tests {
             .max()
             .unwrap();
         assert!(err <= 12, "JPEG error {err}");
+    }
+
+    #[test]
+    fn jpeg_writes_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jpg");
+        let rgb: Vec<u8> = (0..16 * 8 * 3).map(|i| (i % 200) as u8).collect();
+        write_jpeg_rgb(&p, 16, 8, &rgb, 75).unwrap();
+        let (w, h, c, _) = read_picture_rgba(&p).unwrap();
+        assert_eq!((w, h, c), (16, 8, 3));
+        assert!(write_jpeg_rgb(&p, 16, 9, &rgb, 75).is_err());
+    }
+
+    #[test]
+    fn alpha_is_kept_when_present() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.png");
+        let img = image::RgbaImage::from_fn(3, 2, |x, y| image::Rgba([x as u8, y as u8, 7, 200]));
+        img.save(&p).unwrap();
+        let (w, h, c, v) = read_picture_rgba(&p).unwrap();
+        assert_eq!((w, h, c), (3, 2, 4));
+        assert_eq!(v, img.into_raw());
+        let q = dir.path().join("b.png");
+        write_png_rgb(&q, 2, 1, &[1, 2, 3, 4, 5, 6]).unwrap();
+        assert_eq!(
+            read_picture_rgba(&q).unwrap(),
+            (2, 1, 3, vec![1, 2, 3, 4, 5, 6])
+        );
     }
 
     #[test]

@@ -22,14 +22,16 @@ fn ser_cmap<S: serde::Serializer>(c: &Colormap, s: S) -> Result<S::Ok, S::Error>
 }
 
 /// Palette weights: jet (continuous and 64-level) and the GAMMA wheel dominate published
-/// figures; HSV, cyclic and grey less so.
-const WEIGHTS: [(Colormap, f64); 6] = [
-    (Colormap::Jet, 0.22),
-    (Colormap::Jet64, 0.18),
-    (Colormap::Gamma, 0.22),
-    (Colormap::Hsv, 0.16),
-    (Colormap::Cyclic, 0.14),
-    (Colormap::Gray, 0.08),
+/// figures; HSV, MintPy's cmy, cyclic, twilight and grey less so.
+const WEIGHTS: [(Colormap, f64); 8] = [
+    (Colormap::Jet, 0.20),
+    (Colormap::Jet64, 0.16),
+    (Colormap::Gamma, 0.20),
+    (Colormap::Hsv, 0.12),
+    (Colormap::Cmy, 0.08),
+    (Colormap::Cyclic, 0.10),
+    (Colormap::Twilight, 0.08),
+    (Colormap::Gray, 0.06),
 ];
 
 /// Draws a style; `fixed` pins the palette (offset and direction stay random).

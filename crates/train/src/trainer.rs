@@ -26,7 +26,6 @@ use crate::schedule::Schedule;
 pub const CHECKPOINT_FILE: &str = "last.ckpt";
 pub const BEST_WEIGHTS: &str = "best.safetensors";
 pub const LAST_WEIGHTS: &str = "last.safetensors";
-
 pub const LOG_FILE: &str = "log.csv";
 pub const CURVES_FILE: &str = "curves.png";
 pub const REPORT_FILE: &str = "report.json";

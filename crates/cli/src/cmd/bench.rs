@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 
-use super::{bench_infer, bench_scenes, bench_synth, bench_train};
+use super::{bench_infer, bench_pictures, bench_scenes, bench_synth, bench_train};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,6 +21,8 @@ enum What {
     Train(bench_train::Args),
     /// Scene accuracy: a model at its default settings on ten held-out simulated scenes.
     Scenes(bench_scenes::Args),
+    /// Pictures read back to phase: error and AP50 per colormap, PNG and JPEG.
+    Pictures(bench_pictures::Args),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -29,5 +31,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         What::Infer(a) => bench_infer::run(a),
         What::Train(a) => bench_train::run(a),
         What::Scenes(a) => bench_scenes::run(a),
+        What::Pictures(a) => bench_pictures::run(a),
     }
 }

@@ -28,8 +28,10 @@ pub const DEFAULT_SCENE: &str = "data/demo/demo-scene.tif";
 /// Input: a wrapped-phase raster (GeoTIFF such as LiCSAR `*.geo.diff_pha.tif` or HyP3
 /// `*_wrapped_phase.tif`, or a GAMMA raw `.diff`/`.unw` with its `.par`), an unwrapped phase or
 /// LOS displacement raster (wrapped here), a complex interferogram (its phase is used), or a
-/// rendered picture (PNG/JPEG) for models trained on pictures. Run with no arguments it
-/// detects with the bundled model on the bundled demo scene.
+/// rendered picture (PNG/JPEG): its colours are read back to phase with `--colormap` (auto by
+/// default) for a model trained on phase, or given as they are to a model trained on
+/// pictures. Run with no arguments it detects with the bundled model on the bundled demo
+/// scene.
 ///
 /// Output (in --out-dir): `<scene>.basins.geojson` (polygons in the scene's CRS, open it in
 /// QGIS over the raster), `<scene>.basins.csv` and `<scene>.basins.coco.json`.
@@ -48,6 +50,9 @@ pub struct Args {
     /// type and the file name (`unw` → unwrapped, `los`/`disp` → displacement).
     #[arg(long, value_enum, default_value_t = Kind::Auto)]
     pub kind: Kind,
+    /// For a picture and a model trained on phase: the colormap it was drawn with.
+    #[arg(long, default_value = "auto", long_help = super::picture::COLORMAP_HELP)]
+    pub colormap: super::picture::ColormapSpec,
     /// Radar wavelength in metres, to turn LOS displacement into phase (Sentinel-1 C band).
     #[arg(long, default_value_t = insar::S1_WAVELENGTH)]
     pub wavelength: f64,
@@ -236,6 +241,13 @@ pub fn detect_tiles_of(
         None => None,
     };
     let mut source = SceneSource::new(reader, coherence, scene, args)?;
+    if source.kind == Kind::Picture && model.header.config.input == InputKind::Phase {
+        let inv = super::picture::invert_picture(scene, &args.colormap)?;
+        if progress {
+            eprintln!("{}", inv.summary());
+        }
+        source.inverted = Some(inv.phase);
+    }
     let data_kind = source.input_kind();
     predictor
         .check_input(data_kind)
@@ -386,6 +398,8 @@ struct SceneSource {
     wavelength: f64,
     geo: Option<raster::GeoInfo>,
     path: PathBuf,
+    /// A picture read back to wrapped phase (all of it: pictures are held whole anyway).
+    inverted: Option<Vec<f32>>,
 }
 
 impl SceneSource {
@@ -418,11 +432,17 @@ impl SceneSource {
             kind,
             wavelength: args.wavelength,
             path: path.to_path_buf(),
+            inverted: None,
         })
     }
 
+    /// Whether the model gets the picture's colours as they are.
+    fn raw_picture(&self) -> bool {
+        self.kind == Kind::Picture && self.inverted.is_none()
+    }
+
     fn input_kind(&self) -> InputKind {
-        if self.kind == Kind::Picture {
+        if self.raw_picture() {
             InputKind::Rgb
         } else {
             InputKind::Phase
@@ -472,10 +492,10 @@ impl RowSource for SceneSource {
     }
 
     fn bands(&self) -> usize {
-        match (self.kind, &self.coherence) {
-            (Kind::Picture, _) => 3,
-            (_, Some(_)) => 2,
-            (_, None) => 1,
+        match (self.raw_picture(), &self.coherence) {
+            (true, _) => 3,
+            (false, Some(_)) => 2,
+            (false, None) => 1,
         }
     }
 
@@ -484,22 +504,33 @@ impl RowSource for SceneSource {
         y0: usize,
         n: usize,
     ) -> Result<Strip, Box<dyn std::error::Error + Send + Sync>> {
-        let r = self.reader.read_rows(y0, n)?;
-        let valid = r.valid_mask();
-        let data = if self.kind == Kind::Picture {
-            picture_planes(&r, &self.path)?
+        let (mut data, valid) = if let Some(phase) = &self.inverted {
+            let w = self.reader.width();
+            let rows = phase
+                .get(y0 * w..(y0 + n) * w)
+                .ok_or_else(|| format!("rows {y0}..{} beyond the picture", y0 + n))?
+                .to_vec();
+            let valid = rows.iter().map(|v| v.is_finite()).collect();
+            (rows, valid)
         } else {
-            let mut data = self.to_phase(&r)?;
-            if let Some(c) = &mut self.coherence {
-                let c = c.read_rows(y0, n)?;
-                match c.pixels {
-                    Pixels::F32(v) => data.extend(v),
-                    Pixels::U8(v) => data.extend(v.iter().map(|&b| b as f32 / 255.0)),
-                    p => return Err(format!("coherence holds {} data", p.type_name()).into()),
-                }
+            let r = self.reader.read_rows(y0, n)?;
+            let valid = r.valid_mask();
+            if self.raw_picture() {
+                return Ok(Strip {
+                    data: picture_planes(&r, &self.path)?,
+                    valid,
+                });
             }
-            data
+            (self.to_phase(&r)?, valid)
         };
+        if let Some(c) = &mut self.coherence {
+            let c = c.read_rows(y0, n)?;
+            match c.pixels {
+                Pixels::F32(v) => data.extend(v),
+                Pixels::U8(v) => data.extend(v.iter().map(|&b| b as f32 / 255.0)),
+                p => return Err(format!("coherence holds {} data", p.type_name()).into()),
+            }
+        }
         Ok(Strip { data, valid })
     }
 }

@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod bench_infer;
+pub mod bench_pictures;
 pub mod bench_scenes;
 pub mod bench_synth;
 pub mod bench_train;
@@ -9,6 +10,7 @@ pub mod eval;
 pub mod info;
 pub mod mine;
 pub mod phase;
+pub mod picture;
 pub mod predict;
 pub mod raster;
 pub mod scenes;

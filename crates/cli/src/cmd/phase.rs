@@ -1,4 +1,5 @@
-//! `yolo-basin phase`: Goldstein filter, multilook and rendering of interferograms.
+//! `yolo-basin phase`: Goldstein filter, multilook, rendering of interferograms and the
+//! inversion of rendered pictures back to phase.
 //!
 //! Inputs are single-band rasters `raster::read_any` opens: a complex interferogram
 //! (CFloat32 GeoTIFF, GAMMA `.int`/`.diff`) or wrapped phase in radians (Float32). Outputs keep
@@ -30,6 +31,24 @@ enum Command {
     /// Draw wrapped phase as a colour PNG in the palettes InSAR software uses, or a coherence
     /// band in grey.
     Render(RenderArgs),
+    /// Turn a rendered picture (PNG/JPEG: a screenshot, a figure, a quicklook) back into
+    /// wrapped phase, written as a Float32 GeoTIFF (radians, NaN no-data where a pixel is not
+    /// a palette colour: text, axes, margins, transparency). The phase offset and the cycle
+    /// direction of the drawing are not recovered; detection does not depend on them.
+    ///
+    /// Example: `yolo-basin phase invert figure.png -o figure-phase.tif --colormap auto`
+    Invert(InvertArgs),
+}
+
+#[derive(ClapArgs)]
+struct InvertArgs {
+    /// The picture (PNG or JPEG, RGB or RGBA).
+    input: PathBuf,
+    /// Output GeoTIFF of wrapped phase (must differ from the input).
+    #[arg(short, long)]
+    output: PathBuf,
+    #[arg(long, default_value = "auto", long_help = super::picture::COLORMAP_HELP)]
+    colormap: super::picture::ColormapSpec,
 }
 
 #[derive(ClapArgs)]
@@ -95,7 +114,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Filter(a) => filter(a),
         Command::Multilook(a) => multilook(a),
         Command::Render(a) => render(a),
+        Command::Invert(a) => invert(a),
     }
+}
+
+fn invert(a: InvertArgs) -> anyhow::Result<()> {
+    if a.input.canonicalize().ok() == a.output.canonicalize().ok() {
+        bail!(
+            "--output {} is the input picture: write elsewhere",
+            a.output.display()
+        );
+    }
+    let inv = super::picture::invert_picture(&a.input, &a.colormap)?;
+    raster::write_geotiff_f32(&a.output, inv.width, inv.height, &inv.phase, None, None)
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    println!(
+        "{}: {} → {}",
+        a.input.display(),
+        inv.summary(),
+        a.output.display()
+    );
+    Ok(())
 }
 
 fn filter(a: FilterArgs) -> anyhow::Result<()> {

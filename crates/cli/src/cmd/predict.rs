@@ -23,9 +23,13 @@ pub struct Args {
     pub weights: PathBuf,
     /// A folder of tiles or pictures, or one file. `.tif`/`.tiff` are wrapped-phase rasters
     /// (float32 radians, or complex64 whose argument is taken; coherence read from a
-    /// `../coherence/<name>.tif` beside it when present, else 1); `.png`/`.jpg` are pictures.
-    /// The model only runs on the kind it was trained on.
+    /// `../coherence/<name>.tif` beside it when present, else 1); `.png`/`.jpg` are pictures,
+    /// read back to phase with `--colormap` for a model trained on phase. A model trained on
+    /// pictures takes pictures only.
     pub input: PathBuf,
+    /// For pictures and a model trained on phase: the colormap they were drawn with.
+    #[arg(long, default_value = "auto", long_help = super::picture::COLORMAP_HELP)]
+    pub colormap: super::picture::ColormapSpec,
     /// Output folder: `results.json` (COCO results), `images.json` (image ids ↔ files) and
     /// one `<name>.png` per input with the detections drawn.
     #[arg(long, short = 'o')]
@@ -90,9 +94,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.input.display()
         );
     }
+    let model_input = header.config.input;
     for f in &files {
+        // A phase model reads pictures through their colormap.
+        let as_given = match (kind_of(f), model_input) {
+            (InputKind::Rgb, InputKind::Phase) => InputKind::Phase,
+            (k, _) => k,
+        };
         predictor
-            .check_input(kind_of(f))
+            .check_input(as_given)
             .with_context(|| format!("{} (model {})", f.display(), header.config.name()))?;
     }
     std::fs::create_dir_all(&args.out)
@@ -108,7 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for (chunk_i, chunk) in files.chunks(args.batch).enumerate() {
         let items = chunk
             .iter()
-            .map(|p| load_item(p))
+            .map(|p| load_item(p, model_input, &args.colormap))
             .collect::<anyhow::Result<Vec<_>>>()?;
         // One forward per group of equal padded size (tiles of a scene all share one).
         let mut groups: BTreeMap<[usize; 2], Vec<usize>> = BTreeMap::new();
@@ -223,11 +233,27 @@ fn list_inputs(input: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn load_item(path: &Path) -> anyhow::Result<Item> {
-    match kind_of(path) {
-        InputKind::Phase => load_phase(path),
-        InputKind::Rgb => load_picture(path),
+fn load_item(
+    path: &Path,
+    model_input: InputKind,
+    colormap: &super::picture::ColormapSpec,
+) -> anyhow::Result<Item> {
+    match (kind_of(path), model_input) {
+        (InputKind::Phase, _) => load_phase(path),
+        (InputKind::Rgb, InputKind::Rgb) => load_picture(path),
+        (InputKind::Rgb, InputKind::Phase) => load_inverted(path, colormap),
     }
+}
+
+/// A picture read back to phase; the picture itself is what gets drawn on.
+fn load_inverted(path: &Path, colormap: &super::picture::ColormapSpec) -> anyhow::Result<Item> {
+    let inv = super::picture::invert_picture(path, colormap)?;
+    let encoded = encode_phase(&inv.phase, None, inv.width, inv.height)?;
+    let r = raster::read_picture(path).with_context(|| format!("reading {}", path.display()))?;
+    let Pixels::U8(rgb) = r.pixels else {
+        bail!("{}: expected 8-bit RGB pixels", path.display());
+    };
+    Ok(padded_item(path, inv.width, inv.height, encoded, rgb))
 }
 
 fn load_picture(path: &Path) -> anyhow::Result<Item> {
@@ -249,7 +275,7 @@ fn load_phase(path: &Path) -> anyhow::Result<Item> {
 }
 
 /// Wrapped phase of band 1: float32 values, or the argument of complex64; no-data → NaN.
-fn phase_of(r: &Raster, path: &Path) -> anyhow::Result<Vec<f32>> {
+pub(crate) fn phase_of(r: &Raster, path: &Path) -> anyhow::Result<Vec<f32>> {
     let valid = r.valid_mask(); // one flag per pixel
     let n = r.width * r.height;
     let phase: Vec<f32> = match &r.pixels {

@@ -1,0 +1,186 @@
+//! Pictures as phase: the `--colormap` option of `detect`, `predict` and `phase invert`, and
+//! the inversion of a picture's colours to wrapped phase (`insar::invert`).
+
+use anyhow::{Context, bail};
+use insar::Colormap;
+use insar::invert::{self, DEFAULT_TOLERANCE, Fit, Palette, Pixels};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Help text shared by every `--colormap`.
+pub const COLORMAP_HELP: &str = "How a picture's colours become wrapped phase for a model \
+trained on phase: auto (the known colormap that explains the colours best; refused when none \
+does), a name (cyclic = cmocean phase, jet, jet64, hsv, gamma = GAMMA/SNAP wheel, gray, \
+twilight, cmy = MintPy/ISCE), or a palette file: a CSV of R,G,B rows from -pi to pi (0-255 or \
+0-1), or a picture of the colour bar. Offset and direction need not match: the model does \
+not depend on them.";
+
+/// What `--colormap` names.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ColormapSpec {
+    Auto,
+    Known(Colormap),
+    File(PathBuf),
+}
+
+impl FromStr for ColormapSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(ColormapSpec::Auto);
+        }
+        if let Ok(c) = s.parse::<Colormap>() {
+            return Ok(ColormapSpec::Known(c));
+        }
+        let p = PathBuf::from(s);
+        if p.is_file() {
+            return Ok(ColormapSpec::File(p));
+        }
+        Err(format!(
+            "{s:?} is neither auto, a known colormap ({}) nor an existing palette file",
+            Colormap::ALL.map(|c| c.name()).join(", ")
+        ))
+    }
+}
+
+/// A picture turned into wrapped phase.
+pub struct Inverted {
+    pub width: usize,
+    pub height: usize,
+    /// Radians, NaN where the pixel is transparent or far from every palette colour.
+    pub phase: Vec<f32>,
+    pub palette: String,
+    pub fit: Fit,
+}
+
+impl Inverted {
+    /// One line for the user: which palette, how well it fits, how much is no-data.
+    pub fn summary(&self) -> String {
+        let nodata = self.phase.iter().filter(|v| v.is_nan()).count();
+        format!(
+            "picture read as wrapped phase with colormap {} ({:.0}% of pixels explained, median \
+             colour distance {:.1}; {:.1}% no-data)",
+            self.palette,
+            self.fit.explained * 100.0,
+            self.fit.residual,
+            100.0 * nodata as f64 / self.phase.len().max(1) as f64
+        )
+    }
+}
+
+/// Reads the picture at `path` and inverts it with `spec`.
+pub fn invert_picture(path: &Path, spec: &ColormapSpec) -> anyhow::Result<Inverted> {
+    let (w, h, channels, data) =
+        raster::read_picture_rgba(path).with_context(|| format!("reading {}", path.display()))?;
+    let pixels = Pixels::new(&data, channels, w, h)?;
+    let (palette, fit) =
+        palette_for(spec, &pixels).with_context(|| format!("colours of {}", path.display()))?;
+    Ok(Inverted {
+        width: w,
+        height: h,
+        phase: invert::invert(&pixels, &palette, DEFAULT_TOLERANCE),
+        palette: palette.name,
+        fit,
+    })
+}
+
+/// The palette `spec` names, and how well it fits `pixels`.
+pub fn palette_for(spec: &ColormapSpec, pixels: &Pixels) -> anyhow::Result<(Palette, Fit)> {
+    let palette = match spec {
+        ColormapSpec::Auto => {
+            let mut known = Palette::known();
+            let (i, fits) = invert::choose(pixels, &known, DEFAULT_TOLERANCE)?;
+            return Ok((known.swap_remove(i), fits[i]));
+        }
+        ColormapSpec::Known(c) => Palette::of(*c),
+        ColormapSpec::File(p) => read_palette(p)?,
+    };
+    let fit = invert::fit(pixels, &palette, DEFAULT_TOLERANCE);
+    if fit.explained < invert::MIN_EXPLAINED {
+        bail!(
+            "colormap {} explains only {:.0}% of the picture's pixels (median colour distance \
+             {:.1}): is it the one the picture was drawn with? Try --colormap auto",
+            palette.name,
+            fit.explained * 100.0,
+            fit.residual
+        );
+    }
+    Ok((palette, fit))
+}
+
+/// A user palette: a picture of the colour bar (`.png`/`.jpg`) or a text of RGB rows.
+fn read_palette(path: &Path) -> anyhow::Result<Palette> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let name = path.display().to_string();
+    let colors = if matches!(ext.as_str(), "png" | "jpg" | "jpeg") {
+        let (w, h, channels, data) =
+            raster::read_picture_rgba(path).with_context(|| format!("reading {name}"))?;
+        invert::palette_from_colorbar(&Pixels::new(&data, channels, w, h)?)
+    } else {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {name}"))?;
+        invert::parse_palette_text(&text).map_err(|e| anyhow::anyhow!("palette {name}, {e}"))?
+    };
+    Palette::from_colors(&name, &colors).with_context(|| format!("palette {name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_parses_names_files_and_refuses_others() {
+        assert_eq!("AUTO".parse::<ColormapSpec>(), Ok(ColormapSpec::Auto));
+        assert_eq!(
+            "dismph".parse::<ColormapSpec>(),
+            Ok(ColormapSpec::Known(Colormap::Gamma))
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("bar.csv");
+        std::fs::write(&f, "0,0,0\n").expect("write");
+        assert_eq!(
+            f.to_str().expect("utf-8").parse::<ColormapSpec>(),
+            Ok(ColormapSpec::File(f.clone()))
+        );
+        let err = "viridis".parse::<ColormapSpec>().unwrap_err();
+        assert!(
+            err.contains("jet64") && err.contains("palette file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_csv_palette_inverts_a_picture_drawn_with_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let csv = dir.path().join("hsv.csv");
+        let rows: String = (0..64)
+            .map(|k| {
+                let [r, g, b] = Colormap::Hsv.color((k as f32 + 0.5) / 64.0);
+                format!("{r},{g},{b}\n")
+            })
+            .collect();
+        std::fs::write(&csv, rows).expect("write");
+        let (w, h) = (64, 8);
+        let truth: Vec<f32> = (0..w * h)
+            .map(|i| insar::wrap((i % w) as f32 * 0.3))
+            .collect();
+        let rgb = insar::render_phase(&truth, w, h, Colormap::Hsv, 0.0, false);
+        let png = dir.path().join("pic.png");
+        raster::write_png_rgb(&png, w, h, &rgb).expect("png");
+        let inv = invert_picture(&png, &ColormapSpec::File(csv)).expect("inverted");
+        let err = invert::aligned_error(&inv.phase, &truth).expect("valid");
+        assert!(err < 0.06, "median error {err}");
+        assert!(inv.summary().contains("hsv.csv"), "{}", inv.summary());
+        // Named wrongly, the picture is refused rather than misread.
+        let wrong = invert_picture(&png, &ColormapSpec::Known(Colormap::Gray)).err();
+        let msg = format!("{:#}", wrong.expect("refused"));
+        assert!(
+            msg.contains("pic.png") && msg.contains("explains only"),
+            "{msg}"
+        );
+    }
+}

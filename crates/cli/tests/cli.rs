@@ -428,3 +428,110 @@ fn calibrate_bench_and_hard_negatives_on_small_scenes() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The kind of a scene comes from its file name: a folder named `los` does not turn wrapped
+/// phase into displacement (it did when the whole path was searched), so the same scene gives
+/// the same basins.
+#[test]
+fn detect_reads_the_kind_from_the_file_name_not_the_folder() {
+    let dir = scratch("kind-by-name");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo/demo-scene.tif");
+    let los = dir.join("los");
+    std::fs::create_dir_all(&los).expect("folders");
+    let scene = los.join("demo-scene.tif");
+    std::fs::copy(&demo, &scene).expect("copy the demo scene");
+    let layer = |scene: &Path, out: &str| {
+        let out = dir.join(out);
+        run(bin()
+            .arg("detect")
+            .arg(scene)
+            .args(["--overlap", "0", "--score", "0.3", "--out-dir"])
+            .arg(&out));
+        read_json(&out.join("demo-scene.basins.geojson"))["features"].clone()
+    };
+    let here = layer(&demo, "plain");
+    let there = layer(&scene, "in-los");
+    assert!(here.as_array().is_some_and(|f| !f.is_empty()), "{here}");
+    assert_eq!(here, there);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// LabelImg data: pictures drawn from phase with VOC boxes beside them train a phase model
+/// (`--input phase`, colours read back through `--colormap auto`), which `predict` then runs
+/// on the same pictures.
+#[test]
+fn train_a_phase_model_on_labelimg_pictures() {
+    use detect_core::BBox;
+    use detect_core::labels::{ImageLabels, LabeledBox, VocMeta, write_voc_xml};
+    let dir = scratch("train-pictures");
+    let data = dir.join("pictures");
+    std::fs::create_dir_all(&data).expect("data folder");
+    let (w, h) = (64, 64);
+    for i in 0..10 {
+        let phase: Vec<f32> = (0..w * h)
+            .map(|k| {
+                let (x, y) = ((k % w) as f32 - 32.0, (k / w) as f32 - 32.0);
+                insar::wrap((x * x + y * y).sqrt() * 0.4 + i as f32)
+            })
+            .collect();
+        let rgb = insar::render_phase(&phase, w, h, insar::Colormap::Jet, 0.0, false);
+        raster::write_png_rgb(&data.join(format!("p{i}.png")), w, h, &rgb).expect("png");
+        let labels = ImageLabels {
+            file_name: format!("p{i}.png"),
+            width: w as u32,
+            height: h as u32,
+            boxes: vec![LabeledBox::new(BBox::new(16.0, 16.0, 48.0, 48.0), 0)],
+        };
+        let meta = VocMeta::labelimg("pictures", vec!["basin".into()]);
+        write_voc_xml(&data.join(format!("p{i}.xml")), &labels, &meta).expect("xml");
+    }
+    let runs = dir.join("run");
+    run(bin()
+        .arg("train")
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&runs)
+        .args(["--input", "phase", "--colormap", "auto", "--scale", "n"])
+        .args([
+            "--tile",
+            "64",
+            "--batch",
+            "2",
+            "--max-iter",
+            "2",
+            "--eval-every",
+            "0",
+        ])
+        .arg("--no-progress"));
+    let weights = runs.join("last.safetensors");
+    let config = read_json(&runs.join("config.json"));
+    assert_eq!(config["model"]["input"], "phase", "{}", config["model"]);
+    assert_eq!(config["colormap"], "auto");
+    let out = dir.join("predicted");
+    run(bin()
+        .arg("predict")
+        .arg("--weights")
+        .arg(&weights)
+        .arg(data.join("p0.png"))
+        .arg("--out")
+        .arg(&out));
+    assert!(out.join("results.json").is_file() && out.join("p0.png").is_file());
+    // A picture model cannot come from phase tiles.
+    let tiles = dir.join("tiles");
+    std::fs::create_dir_all(&tiles).expect("tiles folder");
+    raster::write_geotiff_f32(&tiles.join("t.tif"), w, h, &vec![0.0; w * h], None, None)
+        .expect("tif");
+    std::fs::write(tiles.join("t.txt"), "0 0.5 0.5 0.25 0.25\n").expect("label");
+    let err = fail(
+        bin()
+            .arg("train")
+            .arg("--data")
+            .arg(&tiles)
+            .arg("--out")
+            .arg(dir.join("refused"))
+            .args(["--input", "rgb"]),
+    );
+    assert!(err.contains("rgb") && err.contains("tiles"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

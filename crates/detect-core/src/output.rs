@@ -4,10 +4,13 @@
 //! `X = t0 + px·t1 + py·t2`, `Y = t3 + px·t4 + py·t5`). The GeoJSON carries a `crs` member
 //! `urn:ogc:def:crs:EPSG::<code>` (the 2008 GeoJSON form GDAL and QGIS read) except for
 //! EPSG:4326, where RFC 7946's default (WGS84 longitude, latitude) applies and none is written.
+//! Georeferencing is raster's [`GeoInfo`] (its transform is always the pixel-corner one), and
+//! whether a CRS counts in degrees is raster's one answer, [`GeoInfo::is_geographic`].
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use raster::GeoInfo;
 use serde_json::{Map, Value, json};
 
 use crate::bbox::{BBox, Detection};
@@ -16,13 +19,6 @@ use crate::labels::CocoResult;
 /// WGS84 semi-major axis and first eccentricity squared.
 const WGS84_A: f64 = 6_378_137.0;
 const WGS84_E2: f64 = 6.694_379_990_141_316e-3;
-
-/// Geographic (degree) CRSs met with InSAR products: WGS84, ETRS89, NAD83, GDA94, GDA2020,
-/// CGCS2000, Beijing 1954, Xian 1980, NZGD2000, Pulkovo 1942, ED50, GRS 1980 unknown datum.
-/// Areas use the WGS84 ellipsoid for all of them; the others differ by far less than 0.1 %.
-const GEOGRAPHIC_EPSG: [u32; 12] = [
-    4326, 4258, 4269, 4283, 7844, 4490, 4214, 4610, 4167, 4284, 4230, 4019,
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -38,32 +34,27 @@ pub enum OutputError {
     },
 }
 
-/// Where the scene's pixels lie on the ground.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GeoRef {
-    /// GDAL order: x0, dx, rx, y0, ry, dy, referring to the top-left *corner* of the
-    /// top-left pixel (shift a PixelIsPoint raster's transform by half a pixel first).
-    pub transform: [f64; 6],
-    pub epsg: Option<u32>,
-}
-
-impl GeoRef {
-    pub fn pixel_to_map(&self, px: f64, py: f64) -> [f64; 2] {
-        let t = &self.transform;
-        [t[0] + px * t[1] + py * t[2], t[3] + px * t[4] + py * t[5]]
-    }
-
-    /// True for a CRS in degrees (see the list above); others are taken as metres.
-    pub fn is_geographic(&self) -> bool {
-        self.epsg.is_some_and(|c| GEOGRAPHIC_EPSG.contains(&c))
-    }
-}
-
 /// One detected basin with any per-basin statistics to publish (depth, fringe count, …).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Basin {
     pub det: Detection,
     pub stats: Map<String, Value>,
+}
+
+impl Basin {
+    /// The basin with the figures a geodesist reads first: its box's ground width and height
+    /// in metres (`width_m`, `height_m`), where the CRS counts in metres.
+    pub fn sized(det: Detection, geo: Option<&GeoInfo>) -> Self {
+        let mut b = Self::from(det);
+        if let Some(g) = geo.filter(|g| !g.is_geographic()) {
+            let (dx, dy) = g.transform.pixel_size();
+            b.stats
+                .insert("width_m".into(), (det.bbox.width() * dx.abs()).into());
+            b.stats
+                .insert("height_m".into(), (det.bbox.height() * dy.abs()).into());
+        }
+        b
+    }
 }
 
 impl From<Detection> for Basin {
@@ -77,7 +68,7 @@ impl From<Detection> for Basin {
 
 /// The box as a closed ring in map coordinates, counter-clockwise (RFC 7946's right-hand
 /// rule), or in pixels when there is no georeference.
-pub fn box_ring(b: &BBox, geo: Option<&GeoRef>) -> Vec<[f64; 2]> {
+pub fn box_ring(b: &BBox, geo: Option<&GeoInfo>) -> Vec<[f64; 2]> {
     let corners = [
         (b.x1, b.y1),
         (b.x2, b.y1),
@@ -115,7 +106,7 @@ fn ring_centroid(ring: &[[f64; 2]]) -> [f64; 2] {
 /// Ground area in m² of a ring in the CRS of `geo`: planar for projected CRSs (metres),
 /// degrees scaled by the WGS84 meridian and parallel radii at the centroid's latitude for
 /// geographic ones (exact to well under 0.1 % for basin-sized boxes).
-pub fn ring_area_m2(ring: &[[f64; 2]], geo: &GeoRef) -> f64 {
+pub fn ring_area_m2(ring: &[[f64; 2]], geo: &GeoInfo) -> f64 {
     let a = signed_area(ring).abs();
     if !geo.is_geographic() {
         return a;
@@ -130,7 +121,7 @@ pub fn ring_area_m2(ring: &[[f64; 2]], geo: &GeoRef) -> f64 {
 }
 
 /// A GeoJSON FeatureCollection of the basins' boxes.
-pub fn geojson(basins: &[Basin], geo: Option<&GeoRef>) -> Value {
+pub fn geojson(basins: &[Basin], geo: Option<&GeoInfo>) -> Value {
     let features: Vec<Value> = basins
         .iter()
         .enumerate()
@@ -148,7 +139,7 @@ pub fn geojson(basins: &[Basin], geo: Option<&GeoRef>) -> Value {
     Value::Object(fc)
 }
 
-fn feature(i: usize, b: &Basin, geo: Option<&GeoRef>) -> Value {
+fn feature(i: usize, b: &Basin, geo: Option<&GeoInfo>) -> Value {
     let ring = box_ring(&b.det.bbox, geo);
     let bb = &b.det.bbox;
     let mut props = Map::new();
@@ -175,7 +166,7 @@ fn feature(i: usize, b: &Basin, geo: Option<&GeoRef>) -> Value {
 pub fn write_geojson(
     path: &Path,
     basins: &[Basin],
-    geo: Option<&GeoRef>,
+    geo: Option<&GeoInfo>,
 ) -> Result<(), OutputError> {
     let text =
         serde_json::to_string_pretty(&geojson(basins, geo)).map_err(|cause| OutputError::Json {
@@ -190,7 +181,7 @@ pub fn write_geojson(
 
 /// One row per basin: id, score, pixel box, map centroid, area, then every statistic any
 /// basin has (sorted by name; empty where a basin lacks it).
-pub fn csv(basins: &[Basin], geo: Option<&GeoRef>) -> String {
+pub fn csv(basins: &[Basin], geo: Option<&GeoInfo>) -> String {
     let mut keys: Vec<&String> = basins.iter().flat_map(|b| b.stats.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -245,7 +236,7 @@ fn csv_field(t: &str) -> String {
 }
 
 /// Writes [`csv`] to `path`.
-pub fn write_csv(path: &Path, basins: &[Basin], geo: Option<&GeoRef>) -> Result<(), OutputError> {
+pub fn write_csv(path: &Path, basins: &[Basin], geo: Option<&GeoInfo>) -> Result<(), OutputError> {
     std::fs::write(path, csv(basins, geo)).map_err(|cause| OutputError::Io {
         path: path.to_path_buf(),
         cause,
@@ -277,9 +268,10 @@ mod tests {
     }
 
     /// UTM 50N, 20 m pixels, north up.
-    const UTM: GeoRef = GeoRef {
-        transform: [500_000.0, 20.0, 0.0, 4_000_000.0, 0.0, -20.0],
+    const UTM: GeoInfo = GeoInfo {
+        transform: raster::GeoTransform([500_000.0, 20.0, 0.0, 4_000_000.0, 0.0, -20.0]),
         epsg: Some(32650),
+        pixel_is_point: false,
     };
 
     #[test]
@@ -298,19 +290,19 @@ mod tests {
     #[test]
     fn geographic_area_uses_the_ellipsoid() {
         // 0.01° × 0.01° at the equator: 1105.74 m × 1113.19 m (WGS84 degree lengths).
-        let geo = GeoRef {
-            transform: [110.0, 0.001, 0.0, 0.005, 0.0, -0.001],
-            epsg: Some(4326),
-        };
+        let geo = GeoInfo::new(
+            raster::GeoTransform([110.0, 0.001, 0.0, 0.005, 0.0, -0.001]),
+            Some(4326),
+        );
         let ring = box_ring(&BBox::new(0.0, 0.0, 10.0, 10.0), Some(&geo));
         let want = 1105.74 * 1113.19;
         let got = ring_area_m2(&ring, &geo);
         assert!((got - want).abs() / want < 1e-4, "{got} vs {want}");
         // At 60° N a degree of longitude is half as long (55.8 km): the area about halves.
-        let north = GeoRef {
-            transform: [110.0, 0.001, 0.0, 60.005, 0.0, -0.001],
-            epsg: Some(4326),
-        };
+        let north = GeoInfo::new(
+            raster::GeoTransform([110.0, 0.001, 0.0, 60.005, 0.0, -0.001]),
+            Some(4326),
+        );
         let ring = box_ring(&BBox::new(0.0, 0.0, 10.0, 10.0), Some(&north));
         let ratio = ring_area_m2(&ring, &north) / got;
         assert!((ratio - 0.5).abs() < 0.01, "{ratio}");
@@ -331,7 +323,7 @@ mod tests {
         assert_eq!(f["properties"]["max_los_mm"], -31.5);
         assert_eq!(f["properties"]["pixel_box"], json!([0.0, 0.0, 10.0, 10.0]));
         assert_eq!(f["properties"]["area_m2"], 40_000.0);
-        let wgs = GeoRef {
+        let wgs = GeoInfo {
             epsg: Some(4326),
             ..UTM
         };
@@ -352,6 +344,20 @@ mod tests {
         );
         assert_eq!(lines[1], "1,0.5,0,0,10,10,5,5,,,\"a, \"\"b\"\"\"");
         assert_eq!(lines[2], "2,0.25,20,0,30,10,25,5,,3,");
+    }
+
+    #[test]
+    fn ground_size_only_in_metres() {
+        let det = basin(10.0, 20.0, 60.0, 45.0, 0.8).det;
+        let b = Basin::sized(det, Some(&UTM));
+        assert_eq!(b.stats["width_m"], 1000.0);
+        assert_eq!(b.stats["height_m"], 500.0);
+        let wgs = GeoInfo {
+            epsg: Some(4326),
+            ..UTM
+        };
+        assert!(Basin::sized(det, Some(&wgs)).stats.is_empty());
+        assert!(Basin::sized(det, None).stats.is_empty());
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub const DEFAULT_ANCHORS: [[f32; 6]; 3] = [
 
 /// The output strides of the three detection levels (P3, P4, P5).
 pub const STRIDES: [usize; 3] = [8, 16, 32];
+/// The coarsest stride: network inputs must be a multiple of it on each side.
+pub const MAX_STRIDE: usize = STRIDES[STRIDES.len() - 1];
 
 /// Anchors per level in the anchor-based head.
 pub const ANCHORS_PER_LEVEL: usize = 3;

@@ -16,6 +16,13 @@ use crate::decode::{HostPrediction, decode};
 use crate::detector::Detector;
 use crate::fast::FastNet;
 
+/// Score threshold when neither the user nor the weights' calibration give one.
+pub const DEFAULT_SCORE_THRESHOLD: f64 = 0.25;
+/// NMS IoU threshold of `detect` and `predict` (YOLOv5's inference default).
+pub const DEFAULT_IOU_THRESHOLD: f64 = 0.45;
+/// Detections kept per tile or image, best first.
+pub const DEFAULT_MAX_DETECTIONS: usize = 300;
+
 /// Post-processing settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PredictParams {
@@ -30,9 +37,9 @@ pub struct PredictParams {
 impl Default for PredictParams {
     fn default() -> Self {
         Self {
-            score_threshold: 0.25,
-            iou_threshold: 0.45,
-            max_detections: 300,
+            score_threshold: DEFAULT_SCORE_THRESHOLD,
+            iou_threshold: DEFAULT_IOU_THRESHOLD,
+            max_detections: DEFAULT_MAX_DETECTIONS,
         }
     }
 }

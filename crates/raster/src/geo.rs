@@ -60,12 +60,32 @@ impl GeoInfo {
             pixel_is_point: false,
         }
     }
+
+    /// True when the CRS counts in degrees (see [`epsg_is_geographic`]); a raster without an
+    /// EPSG code is taken as projected, in metres.
+    pub fn is_geographic(&self) -> bool {
+        self.epsg.is_some_and(epsg_is_geographic)
+    }
+
+    /// Map coordinates of the fractional pixel position (col, row), as an array.
+    pub fn pixel_to_map(&self, col: f64, row: f64) -> [f64; 2] {
+        let (x, y) = self.transform.apply(col, row);
+        [x, y]
+    }
 }
 
-/// EPSG codes 4000–4999 are geographic (lat/lon) CRSs; everything else we write
-/// (UTM 326xx/327xx, web mercator…) is projected. Decides which GeoKey carries the code.
+/// Geographic CRSs outside EPSG's 4000–4999 block that InSAR products use (GDA2020).
+const GEOGRAPHIC_OUTSIDE_BLOCK: [u32; 1] = [7844];
+/// Codes inside the block that are not latitude/longitude: World Equidistant Cylindrical
+/// (4087, 4088, projected in metres) and WGS84 geocentric (4978).
+const NOT_GEOGRAPHIC_IN_BLOCK: [u32; 3] = [4087, 4088, 4978];
+
+/// The one answer to "does this CRS count in degrees": EPSG's geographic 2-D codes live in
+/// 4000–4999 (WGS84, ETRS89, NAD83, GDA94, CGCS2000, …), with the few exceptions listed
+/// above. It decides which GeoKey carries the code and how areas are measured.
 pub fn epsg_is_geographic(epsg: u32) -> bool {
-    (4000..5000).contains(&epsg)
+    ((4000..5000).contains(&epsg) && !NOT_GEOGRAPHIC_IN_BLOCK.contains(&epsg))
+        || GEOGRAPHIC_OUTSIDE_BLOCK.contains(&epsg)
 }
 
 pub(crate) const TAG_MODEL_PIXEL_SCALE: u16 = 33550;
@@ -327,6 +347,25 @@ mod tests {
         let dir = [1, 1, 0, 1, KEY_GEOGRAPHIC_TYPE, 0, 1, USER_DEFINED];
         assert_eq!(parse_geokeys(&dir).unwrap().epsg, None);
         assert!(parse_geokeys(&[1, 1, 0, 2, 1024, 0, 1, 2]).is_err());
+    }
+
+    #[test]
+    fn geographic_crs_is_one_answer() {
+        for code in [
+            4326, 4258, 4269, 4283, 7844, 4490, 4214, 4610, 4167, 4284, 4230, 4019,
+        ] {
+            assert!(epsg_is_geographic(code), "EPSG:{code}");
+        }
+        for code in [32650, 3857, 2180, 4087, 4978] {
+            assert!(!epsg_is_geographic(code), "EPSG:{code}");
+        }
+        let t = GeoTransform::north_up(500_000.0, 4_000_000.0, 20.0, -20.0);
+        assert!(!GeoInfo::new(t, None).is_geographic());
+        assert!(GeoInfo::new(t, Some(4326)).is_geographic());
+        assert_eq!(
+            GeoInfo::new(t, None).pixel_to_map(1.0, 2.0),
+            [500_020.0, 3_999_960.0]
+        );
     }
 
     #[test]

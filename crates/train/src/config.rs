@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use input::ColormapSpec;
 use model::ModelConfig;
 use serde::{Deserialize, Serialize};
 
@@ -44,8 +45,12 @@ pub struct TrainConfig {
     pub data: PathBuf,
     /// Run folder (checkpoints, weights, log, curves).
     pub out: PathBuf,
-    /// The network (its input kind must match the data).
+    /// The network (phase tiles need a phase model; pictures go to either).
     pub model: ModelConfig,
+    /// For pictures and a phase model: the colormap they were drawn with (auto: the known
+    /// one that explains each picture best). Runs from before it existed read `auto`.
+    #[serde(default)]
+    pub colormap: ColormapSpec,
     /// Images per step.
     pub batch: usize,
     /// Steps (the paper: 60,000).
@@ -89,6 +94,7 @@ impl TrainConfig {
             data,
             out,
             model,
+            colormap: ColormapSpec::Auto,
             batch: 8,
             max_iter: 60_000,
             lr: 1e-3,
@@ -111,6 +117,17 @@ impl TrainConfig {
 
     /// Settings that, when changed, make a checkpoint a different run (resume refuses).
     pub fn identity(&self) -> serde_json::Value {
+        let mut id = self.base_identity();
+        // Only a chosen colormap joins, so checkpoints from before it existed still resume.
+        if self.colormap != ColormapSpec::Auto
+            && let Some(map) = id.as_object_mut()
+        {
+            map.insert("colormap".into(), self.colormap.to_string().into());
+        }
+        id
+    }
+
+    fn base_identity(&self) -> serde_json::Value {
         serde_json::json!({
             "model": self.model,
             "batch": self.batch,

@@ -192,15 +192,11 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
 }
 
 fn open_datasets(cfg: &TrainConfig) -> Result<(Arc<Dataset>, Option<Dataset>), TrainError> {
-    let train = open_dataset(&cfg.data, Split::Train)?;
-    if train.input != cfg.model.input {
-        return Err(TrainError::Config(format!(
-            "the data set holds {} input but the model is configured for {}",
-            train.input.as_str(),
-            cfg.model.input.as_str()
-        )));
-    }
-    let val = crate::data::dataset::open_optional(&cfg.data, Split::Val)?;
+    let train =
+        open_dataset(&cfg.data, Split::Train)?.for_model(cfg.model.input, cfg.colormap.clone())?;
+    let val = crate::data::dataset::open_optional(&cfg.data, Split::Val)?
+        .map(|v| v.for_model(cfg.model.input, cfg.colormap.clone()))
+        .transpose()?;
     Ok((Arc::new(train), val))
 }
 

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
 
 use super::detect;
-use super::picture::{ColormapSpec, invert_picture};
+use input::{ColormapSpec, InputSpec, invert_picture};
 
 /// Measure reading pictures back to phase, per colormap, PNG and JPEG.
 ///
@@ -165,7 +165,7 @@ fn validation_tiles(data: &Path, n: usize) -> anyhow::Result<(CocoDataset, Vec<T
             let path = data.join("images").join(format!("{stem}.tif"));
             let r = raster::read_geotiff(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            let phase = super::predict::phase_of(&r, &path)?;
+            let phase = input::image::raster_phase(&r, &path, &InputSpec::default())?;
             Ok(Tile {
                 name: stem,
                 image_id: im.id,

@@ -99,7 +99,8 @@ pub struct Args {
     pub max_dets: usize,
 
     /// Score threshold of the operating point (TP/FP/FN, precision, recall, F1 at IoU 0.5
-    /// and 0.3). Default 0.25 for data sets; for a scene every box given counts.
+    /// and 0.3). Default 0.25 (detection's default score) for data sets; for a scene every
+    /// box given counts.
     #[arg(long, value_name = "S")]
     pub score_threshold: Option<f64>,
 
@@ -208,7 +209,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let gt = load_ground_truth(&args)?;
     let dets =
         read_coco_results(&args.dets, Some(&gt)).context("reading the detections (--dets)")?;
-    let opts = EvalOptions::with_max_dets(args.max_dets, args.score_threshold.unwrap_or(0.25));
+    let opts = EvalOptions::with_max_dets(
+        args.max_dets,
+        args.score_threshold.unwrap_or(input::defaults::SCORE),
+    );
     let report = evaluate(&gt, &dets, &opts).context("evaluating")?;
     print!("{}", report.to_table());
     if let Some(out) = &args.out {

@@ -10,7 +10,6 @@ pub mod eval;
 pub mod info;
 pub mod mine;
 pub mod phase;
-pub mod picture;
 pub mod predict;
 pub mod raster;
 pub mod scenes;

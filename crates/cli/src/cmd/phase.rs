@@ -47,8 +47,8 @@ struct InvertArgs {
     /// Output GeoTIFF of wrapped phase (must differ from the input).
     #[arg(short, long)]
     output: PathBuf,
-    #[arg(long, default_value = "auto", long_help = super::picture::COLORMAP_HELP)]
-    colormap: super::picture::ColormapSpec,
+    #[arg(long, default_value = "auto", long_help = input::picture::COLORMAP_HELP)]
+    colormap: input::ColormapSpec,
 }
 
 #[derive(ClapArgs)]
@@ -89,8 +89,8 @@ struct MultilookArgs {
 
 #[derive(ClapArgs)]
 struct RenderArgs {
-    /// Complex interferogram, wrapped or unwrapped phase (radians), or with --coherence a
-    /// band in [0, 1].
+    /// Complex interferogram, wrapped or unwrapped phase (radians), read as `detect` reads
+    /// scenes; or with --coherence a Float32 band in [0, 1] or a Byte band (0–255).
     input: PathBuf,
     /// Output PNG.
     #[arg(short, long)]
@@ -125,7 +125,7 @@ fn invert(a: InvertArgs) -> anyhow::Result<()> {
             a.output.display()
         );
     }
-    let inv = super::picture::invert_picture(&a.input, &a.colormap)?;
+    let inv = input::invert_picture(&a.input, &a.colormap)?;
     raster::write_geotiff_f32(&a.output, inv.width, inv.height, &inv.phase, None, None)
         .with_context(|| format!("writing {}", a.output.display()))?;
     println!(
@@ -176,11 +176,9 @@ fn multilook(a: MultilookArgs) -> anyhow::Result<()> {
 fn render(a: RenderArgs) -> anyhow::Result<()> {
     let raster = read_single_band(&a.input)?;
     let (w, h) = (raster.width, raster.height);
-    let valid = raster.valid_mask();
     if a.coherence {
-        let Pixels::F32(values) = &raster.pixels else {
-            bail!("{}: --coherence expects a Float32 band", a.input.display());
-        };
+        let valid = raster.valid_mask();
+        let values = input::coherence::values(&raster, &a.input)?;
         let masked: Vec<f32> = values
             .iter()
             .zip(&valid)
@@ -190,16 +188,7 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
         return raster::write_png_gray(&a.output, w, h, &grey)
             .with_context(|| format!("writing {}", a.output.display()));
     }
-    let phase: Vec<f32> = match &raster.pixels {
-        Pixels::F32(v) => v.clone(),
-        Pixels::C32(v) => insar::phase_of(v),
-        Pixels::U8(_) => bail!("{}: a picture holds no phase", a.input.display()),
-    };
-    let phase: Vec<f32> = phase
-        .into_iter()
-        .zip(&valid)
-        .map(|(p, &ok)| if ok { p } else { f32::NAN })
-        .collect();
+    let phase = input::image::raster_phase(&raster, &a.input, &input::InputSpec::default())?;
     let rgb = insar::try_render_phase(&phase, w, h, a.cmap, a.offset, a.reverse)
         .with_context(|| format!("rendering {}", a.input.display()))?;
     raster::write_png_rgb(&a.output, w, h, &rgb)

@@ -9,39 +9,42 @@ use detect_core::Detection;
 use detect_core::labels::coco::basin_category;
 use detect_core::labels::{CocoDataset, CocoImage, CocoResult};
 use indicatif::{ProgressBar, ProgressStyle};
+use input::image::{data_input, kind_by_name};
+use input::picture::{COLORMAP_HELP, ColormapSpec};
+use input::{InputSpec, Kind, Planes, coherence, defaults, load_image, pad_to_stride};
 use insar::Colormap;
 use model::draw::draw_rect;
-use model::input::{encode_phase, encode_rgb};
 use model::weights::load_weights;
 use model::{InputKind, PredictParams, Predictor};
-use raster::{Pixels, Raster};
+use raster::Pixels;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Weights file written by `yolo-basin train` (its header says the network and input).
     #[arg(long, value_name = "FILE")]
     pub weights: PathBuf,
-    /// A folder of tiles or pictures, or one file. `.tif`/`.tiff` are wrapped-phase rasters
-    /// (float32 radians, or complex64 whose argument is taken; coherence read from a
-    /// `../coherence/<name>.tif` beside it when present, else 1); `.png`/`.jpg` are pictures,
+    /// A folder of tiles or pictures, or one file. `.tif`/`.tiff` are phase rasters read as
+    /// `detect` reads scenes (float32 radians, wrapped unless the file name says `unw` or
+    /// `los`/`disp`, or complex64 whose argument is taken; coherence, float32 or byte, read
+    /// from a `../coherence/<name>` beside it when present, else 1); `.png`/`.jpg` are pictures,
     /// read back to phase with `--colormap` for a model trained on phase. A model trained on
     /// pictures takes pictures only.
     pub input: PathBuf,
     /// For pictures and a model trained on phase: the colormap they were drawn with.
-    #[arg(long, default_value = "auto", long_help = super::picture::COLORMAP_HELP)]
-    pub colormap: super::picture::ColormapSpec,
+    #[arg(long, default_value = "auto", long_help = COLORMAP_HELP)]
+    pub colormap: ColormapSpec,
     /// Output folder: `results.json` (COCO results), `images.json` (image ids ↔ files) and
     /// one `<name>.png` per input with the detections drawn.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
     /// Keep detections with confidence at least this.
-    #[arg(long, default_value_t = 0.25)]
+    #[arg(long, default_value_t = defaults::SCORE)]
     pub score: f64,
     /// NMS IoU threshold: a box overlapping a better one by more than this is dropped.
-    #[arg(long, default_value_t = 0.45)]
+    #[arg(long, default_value_t = defaults::NMS_IOU)]
     pub iou: f64,
     /// At most this many detections per image.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = defaults::MAX_DETECTIONS)]
     pub max_det: usize,
     /// Images per forward pass.
     #[arg(long, default_value_t = 8)]
@@ -62,7 +65,7 @@ struct Item {
     path: PathBuf,
     width: usize,
     height: usize,
-    /// Encoded `[3, H', W']`, zero-padded to multiples of 32.
+    /// Encoded `[3, H', W']`, zero-padded to multiples of the coarsest stride.
     input: Vec<f32>,
     padded: [usize; 2],
     /// What to draw on.
@@ -95,12 +98,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let model_input = header.config.input;
+    let spec = input_spec(&args);
     for f in &files {
-        // A phase model reads pictures through their colormap.
-        let as_given = match (kind_of(f), model_input) {
-            (InputKind::Rgb, InputKind::Phase) => InputKind::Phase,
-            (k, _) => k,
-        };
+        let as_given = data_input(kind_by_name(f, &spec), model_input);
         predictor
             .check_input(as_given)
             .with_context(|| format!("{} (model {})", f.display(), header.config.name()))?;
@@ -118,7 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for (chunk_i, chunk) in files.chunks(args.batch).enumerate() {
         let items = chunk
             .iter()
-            .map(|p| load_item(p, model_input, &args.colormap))
+            .map(|p| load_item(p, model_input, &spec))
             .collect::<anyhow::Result<Vec<_>>>()?;
         // One forward per group of equal padded size (tiles of a scene all share one).
         let mut groups: BTreeMap<[usize; 2], Vec<usize>> = BTreeMap::new();
@@ -199,10 +199,11 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()>
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-fn kind_of(path: &Path) -> InputKind {
-    match extension(path).as_str() {
-        "tif" | "tiff" => InputKind::Phase,
-        _ => InputKind::Rgb,
+/// How predict reads each input: as `detect` reads scenes, colormap as given.
+fn input_spec(args: &Args) -> InputSpec {
+    InputSpec {
+        colormap: args.colormap.clone(),
+        ..InputSpec::default()
     }
 }
 
@@ -233,118 +234,39 @@ fn list_inputs(input: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn load_item(
-    path: &Path,
-    model_input: InputKind,
-    colormap: &super::picture::ColormapSpec,
-) -> anyhow::Result<Item> {
-    match (kind_of(path), model_input) {
-        (InputKind::Phase, _) => load_phase(path),
-        (InputKind::Rgb, InputKind::Rgb) => load_picture(path),
-        (InputKind::Rgb, InputKind::Phase) => load_inverted(path, colormap),
-    }
-}
-
-/// A picture read back to phase; the picture itself is what gets drawn on.
-fn load_inverted(path: &Path, colormap: &super::picture::ColormapSpec) -> anyhow::Result<Item> {
-    let inv = super::picture::invert_picture(path, colormap)?;
-    let encoded = encode_phase(&inv.phase, None, inv.width, inv.height)?;
-    let r = raster::read_picture(path).with_context(|| format!("reading {}", path.display()))?;
-    let Pixels::U8(rgb) = r.pixels else {
-        bail!("{}: expected 8-bit RGB pixels", path.display());
-    };
-    Ok(padded_item(path, inv.width, inv.height, encoded, rgb))
-}
-
-fn load_picture(path: &Path) -> anyhow::Result<Item> {
-    let r = raster::read_picture(path).with_context(|| format!("reading {}", path.display()))?;
-    let Pixels::U8(rgb) = r.pixels else {
-        bail!("{}: expected 8-bit RGB pixels", path.display());
-    };
-    let encoded = encode_rgb(&rgb, r.width, r.height)?;
-    Ok(padded_item(path, r.width, r.height, encoded, rgb))
-}
-
-fn load_phase(path: &Path) -> anyhow::Result<Item> {
-    let r = raster::read_geotiff(path).with_context(|| format!("reading {}", path.display()))?;
-    let phase = phase_of(&r, path)?;
-    let coherence = coherence_beside(path, r.width, r.height)?;
-    let encoded = encode_phase(&phase, coherence.as_deref(), r.width, r.height)?;
-    let picture = insar::render_phase(&phase, r.width, r.height, Colormap::Cyclic, 0.0, false);
-    Ok(padded_item(path, r.width, r.height, encoded, picture))
-}
-
-/// Wrapped phase of band 1: float32 values, or the argument of complex64; no-data → NaN.
-pub(crate) fn phase_of(r: &Raster, path: &Path) -> anyhow::Result<Vec<f32>> {
-    let valid = r.valid_mask(); // one flag per pixel
-    let n = r.width * r.height;
-    let phase: Vec<f32> = match &r.pixels {
-        Pixels::F32(v) => v.iter().step_by(r.bands).take(n).copied().collect(),
-        Pixels::C32(v) => v.iter().step_by(r.bands).take(n).map(|c| c.arg()).collect(),
-        Pixels::U8(_) => bail!(
-            "{}: 8-bit raster; phase tiles must be float32 radians or complex64",
+/// One input read through the input crate, encoded and padded, with what to draw on: the
+/// picture itself, or the phase drawn in the cyclic colormap.
+fn load_item(path: &Path, model_input: InputKind, spec: &InputSpec) -> anyhow::Result<Item> {
+    let image = load_image(path, coherence::beside(path).as_deref(), spec, model_input)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let (width, height) = (image.width, image.height);
+    let picture = match (&image.planes, image.kind) {
+        (_, Kind::Picture) => picture_rgb(path)?,
+        (Planes::Phase { phase, .. }, _) => {
+            insar::render_phase(phase, width, height, Colormap::Cyclic, 0.0, false)
+        }
+        (Planes::Rgb(_), _) => bail!(
+            "{}: colours from a raster that is no picture",
             path.display()
         ),
     };
-    Ok(phase
-        .into_iter()
-        .zip(valid.iter())
-        .map(|(p, &ok)| if ok { p } else { f32::NAN })
-        .collect())
-}
-
-/// `<dir>/../coherence/<file name>` (the simulator's data-set layout), when it exists.
-fn coherence_beside(path: &Path, w: usize, h: usize) -> anyhow::Result<Option<Vec<f32>>> {
-    let Some(name) = path.file_name() else {
-        return Ok(None);
-    };
-    let Some(parent) = path.parent().and_then(|p| p.parent()) else {
-        return Ok(None);
-    };
-    let coh = parent.join("coherence").join(name);
-    if !coh.is_file() {
-        return Ok(None);
-    }
-    let r = raster::read_geotiff(&coh).with_context(|| format!("reading {}", coh.display()))?;
-    if (r.width, r.height) != (w, h) {
-        bail!(
-            "{}: coherence is {}×{}, the phase tile {}×{}",
-            coh.display(),
-            r.width,
-            r.height,
-            w,
-            h
-        );
-    }
-    let Pixels::F32(v) = r.pixels else {
-        bail!("{}: coherence must be float32", coh.display());
-    };
-    Ok(Some(v.into_iter().step_by(r.bands.max(1)).collect()))
-}
-
-/// Pads the encoded planes with zeros to multiples of 32 (the coarsest stride).
-fn padded_item(path: &Path, w: usize, h: usize, encoded: Vec<f32>, picture: Vec<u8>) -> Item {
-    let (pw, ph) = (w.div_ceil(32).max(1) * 32, h.div_ceil(32).max(1) * 32);
-    let input = if (pw, ph) == (w, h) {
-        encoded
-    } else {
-        let mut out = vec![0.0f32; 3 * pw * ph];
-        for c in 0..3 {
-            for y in 0..h {
-                let src = &encoded[(c * h + y) * w..(c * h + y + 1) * w];
-                out[(c * ph + y) * pw..(c * ph + y) * pw + w].copy_from_slice(src);
-            }
-        }
-        out
-    };
-    Item {
+    let (input, padded) = pad_to_stride(image.encode()?, width, height);
+    Ok(Item {
         path: path.to_path_buf(),
-        width: w,
-        height: h,
+        width,
+        height,
         input,
-        padded: [ph, pw],
+        padded,
         picture,
-    }
+    })
+}
+
+fn picture_rgb(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let r = raster::read_picture(path).with_context(|| format!("reading {}", path.display()))?;
+    let Pixels::U8(rgb) = r.pixels else {
+        bail!("{}: expected 8-bit RGB pixels", path.display());
+    };
+    Ok(rgb)
 }
 
 fn write_annotated(out: &Path, it: &mut Item, dets: &[Detection]) -> anyhow::Result<()> {
@@ -368,4 +290,88 @@ fn write_annotated(out: &Path, it: &mut Item, dets: &[Detection]) -> anyhow::Res
     let png = out.join(format!("{stem}.png"));
     raster::write_png_rgb(&png, it.width, it.height, &it.picture)
         .with_context(|| format!("writing {}", png.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use detect_core::tiling::{TilePlan, TileStream};
+    use train::data::{Split, eval_sample, open_dataset};
+
+    fn predict_args(input: &Path) -> Args {
+        #[derive(clap::Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            args: Args,
+        }
+        let input = input.to_str().expect("utf-8 path");
+        <Wrap as clap::Parser>::parse_from(["predict", "--weights", "w", "--out", "o", input]).args
+    }
+
+    /// A 64×64 phase tile with no-data and a byte coherence in the simulator's layout, read
+    /// by `detect` (a tile-sized scene, overlap 0), `predict` and training validation.
+    #[test]
+    fn detect_predict_and_validation_encode_a_tile_alike() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("ds");
+        for sub in ["images", "coherence", "labels"] {
+            std::fs::create_dir_all(root.join(sub)).expect("mkdir");
+        }
+        let (w, h) = (64, 64);
+        let phase: Vec<f32> = (0..w * h)
+            .map(|i| {
+                if i % 97 == 3 {
+                    -9999.0
+                } else {
+                    insar::wrap(i as f32 * 0.37)
+                }
+            })
+            .collect();
+        let coh: Vec<u8> = (0..w * h).map(|i| (i % 256) as u8).collect();
+        let tif = root.join("images").join("t0.tif");
+        raster::write_geotiff_f32(&tif, w, h, &phase, None, Some(-9999.0)).expect("tif");
+        let cc = root.join("coherence").join("t0.tif");
+        raster::write_geotiff_u8(&cc, w, h, 1, &coh, None, None).expect("coherence");
+        std::fs::write(root.join("labels").join("t0.txt"), "0 0.5 0.5 0.25 0.25\n").expect("txt");
+
+        let args = predict_args(&tif);
+        let item = load_item(&tif, InputKind::Phase, &input_spec(&args)).expect("predict");
+        assert_eq!(item.padded, [h, w]);
+
+        let mut dargs = super::super::detect::default_args();
+        dargs.scene = Some(tif.clone());
+        dargs.coherence = Some(cc);
+        dargs.overlap = 0;
+        let mut source =
+            super::super::detect::open_scene(&tif, &dargs, InputKind::Phase, false).expect("scene");
+        let plan = TilePlan::new(w, h, w, dargs.overlap).expect("plan");
+        let tiles: Vec<_> = TileStream::new(&mut source, &plan)
+            .expect("stream")
+            .collect::<Result<_, _>>()
+            .expect("tiles");
+        assert_eq!(tiles.len(), 1);
+        let detect_x =
+            input::encode_tile(&tiles[0], source.input_kind(), dargs.goldstein).expect("detect");
+
+        let ds = open_dataset(&root, Split::Train).expect("data set");
+        let (val_x, _) = eval_sample(&ds, 0, w).expect("validation");
+
+        assert!(
+            item.input
+                .iter()
+                .zip(&detect_x)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        assert_eq!(item.input.len(), detect_x.len());
+        assert!(
+            item.input
+                .iter()
+                .zip(&val_x)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        assert_eq!(item.input.len(), val_x.len());
+        // The byte coherence reached all three (no-data pixels carry none).
+        assert_eq!(item.input[2 * w * h + 5], 5.0 / 255.0);
+        assert_eq!(item.input[2 * w * h + 3], 0.0);
+    }
 }

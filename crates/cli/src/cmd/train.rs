@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use model::{ModelConfig, Scale, Variant};
+use input::picture::{COLORMAP_HELP, ColormapSpec};
+use model::{InputKind, ModelConfig, Scale, Variant};
 use train::data::{Split, open_dataset};
 use train::{AssignerKind, DeviceKind, IouKind, ObjLoss, TrainConfig};
 
@@ -49,6 +50,15 @@ pub struct Args {
     /// Width/depth scale: n, s, m or l.
     #[arg(long, default_value = "s")]
     pub scale: Scale,
+    /// What the model is trained on: phase (cos φ, sin φ, coherence) or rgb (a picture's
+    /// colours). Default: what the data set holds. Pictures (LabelImg data) train a phase
+    /// model with `--input phase`, read back to phase through --colormap, as `detect` and
+    /// `predict` read them.
+    #[arg(long)]
+    pub input: Option<InputKind>,
+    /// For pictures and a phase model: the colormap they were drawn with.
+    #[arg(long, default_value = "auto", long_help = COLORMAP_HELP)]
+    pub colormap: ColormapSpec,
     /// Make the neck and head 3×3 convolutions depthwise too (beyond the paper).
     #[arg(long)]
     pub depthwise_neck: bool,
@@ -121,15 +131,19 @@ fn config_from_args(args: &Args) -> anyhow::Result<TrainConfig> {
         .data
         .clone()
         .context("--data is required for a new run")?;
-    // The model's input encoding follows the data: phase tiles or pictures.
-    let input = open_dataset(&data, Split::Train)
-        .with_context(|| format!("reading the data set in {}", data.display()))?
-        .input;
+    // The model's input encoding follows the data (phase tiles or pictures) unless --input
+    // asks for phase from pictures; refused here, before a run folder is made, if it cannot.
+    let ds = open_dataset(&data, Split::Train)
+        .with_context(|| format!("reading the data set in {}", data.display()))?;
+    let input = args.input.unwrap_or(ds.input);
+    ds.for_model(input, args.colormap.clone())
+        .with_context(|| format!("--input {input} on the data set in {}", data.display()))?;
     let model = ModelConfig::new(args.variant, args.scale)
         .with_input(input)
         .with_tile(args.tile)
         .with_depthwise_neck(args.depthwise_neck);
     let mut cfg = TrainConfig::paper(data, args.out.clone(), model);
+    cfg.colormap = args.colormap.clone();
     cfg.batch = args.batch;
     cfg.max_iter = args.max_iter;
     cfg.lr = args.lr;

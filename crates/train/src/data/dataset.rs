@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use detect_core::labels::{self, CocoDataset};
+use input::{ColormapSpec, InputSpec};
 use model::InputKind;
 
 use super::DataError;
@@ -58,13 +59,37 @@ pub struct Item {
 pub struct Dataset {
     /// The folder it was read from.
     pub root: PathBuf,
-    /// Encoding the images need (phase tiles or pictures).
+    /// What the images are: phase tiles, or pictures.
     pub input: InputKind,
+    /// What the model is fed: phase (pictures read back through `spec.colormap`) or the
+    /// pictures' colours. The images' own kind until [`Dataset::for_model`] says otherwise.
+    pub model_input: InputKind,
+    /// How the images are read (the input crate's spec, shared with `predict`).
+    pub spec: InputSpec,
     /// Images in file-name order.
     pub items: Vec<Item>,
 }
 
-const PICTURE_EXT: [&str; 3] = ["png", "jpg", "jpeg"];
+impl Dataset {
+    /// The data set read for a model trained on `model` input: phase tiles only feed a phase
+    /// model; pictures feed a picture model as colours, a phase model through `colormap`.
+    pub fn for_model(
+        mut self,
+        model: InputKind,
+        colormap: ColormapSpec,
+    ) -> Result<Self, DataError> {
+        if self.input == InputKind::Phase && model == InputKind::Rgb {
+            return Err(DataError::invalid(
+                &self.root,
+                "the data set holds phase tiles but the model is configured for rgb pictures",
+            ));
+        }
+        self.model_input = model;
+        self.spec.colormap = colormap;
+        Ok(self)
+    }
+}
+
 const TIFF_EXT: [&str; 2] = ["tif", "tiff"];
 /// Coordinates may overshoot the image by rounding in the label tool.
 const EDGE_TOLERANCE: f32 = 1.0;
@@ -89,7 +114,7 @@ pub fn input_kind_of(path: &Path) -> Option<InputKind> {
     let e = ext_of(path);
     if TIFF_EXT.contains(&e.as_str()) {
         Some(InputKind::Phase)
-    } else if PICTURE_EXT.contains(&e.as_str()) {
+    } else if input::spec::is_picture_file(path) {
         Some(InputKind::Rgb)
     } else {
         None
@@ -321,6 +346,8 @@ fn open_split(root: &Path, split: Split) -> Result<Dataset, DataError> {
     Ok(Dataset {
         root: root.to_path_buf(),
         input,
+        model_input: input,
+        spec: InputSpec::default(),
         items,
     })
 }

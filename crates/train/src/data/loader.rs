@@ -80,7 +80,7 @@ fn train_sample(
     index: usize,
 ) -> Result<EncodedSample, DataError> {
     let mut rng = ChaCha8Rng::seed_from_u64(mix(cfg.seed, epoch, index as u64));
-    let mut s = load_item(&ds.items[index])?;
+    let mut s = load_item(ds, index)?;
     let slack = |side: usize, rng: &mut ChaCha8Rng| {
         if side > cfg.tile {
             rng.random_range(0..=side - cfg.tile)
@@ -96,7 +96,7 @@ fn train_sample(
 
 /// A validation sample: centre crop or pad to the tile, no augmentation.
 pub fn eval_sample(ds: &Dataset, index: usize, tile: usize) -> Result<EncodedSample, DataError> {
-    let mut s = load_item(&ds.items[index])?;
+    let mut s = load_item(ds, index)?;
     let origin = (
         s.width.saturating_sub(tile) / 2,
         s.height.saturating_sub(tile) / 2,
@@ -237,6 +237,8 @@ mod tests {
         let ds = Dataset {
             root: dir.clone(),
             input: InputKind::Phase,
+            model_input: InputKind::Phase,
+            spec: input::InputSpec::default(),
             items,
         };
         (Arc::new(ds), dir)

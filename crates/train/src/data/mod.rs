@@ -30,6 +30,8 @@ pub enum DataError {
     Raster(#[from] raster::RasterError),
     #[error(transparent)]
     Model(#[from] model::ModelError),
+    #[error(transparent)]
+    Input(#[from] input::InputError),
     #[error("data loading stopped: {0}")]
     Stopped(String),
 }

@@ -1,24 +1,11 @@
-//! One image in memory as float planes, before augmentation and encoding.
+//! One image in memory as float planes, before augmentation and encoding. Reading goes
+//! through the `input` crate, as `predict` and `detect` read, so validation sees the tensor
+//! inference would.
 
-use std::path::Path;
-
-use model::InputKind;
-use raster::{Pixels, Raster};
+pub use input::Planes;
 
 use super::DataError;
-use super::dataset::{Item, input_kind_of};
-
-/// Pixel planes of one image, each `width × height` row-major.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Planes {
-    /// Wrapped phase (NaN where there is no data) and coherence in [0, 1], if known.
-    Phase {
-        phase: Vec<f32>,
-        coherence: Option<Vec<f32>>,
-    },
-    /// Red, green, blue in 0..=255.
-    Rgb([Vec<f32>; 3]),
-}
+use super::dataset::Dataset;
 
 /// An image and its boxes (pixel xyxy).
 #[derive(Clone, Debug, PartialEq)]
@@ -29,128 +16,111 @@ pub struct Sample {
     pub boxes: Vec<[f32; 4]>,
 }
 
-/// Fill for pixels brought in from outside the image: no phase (encoded as zeros), zero
-/// coherence, YOLOv5's letterbox grey for pictures.
-pub const RGB_FILL: f32 = 114.0;
-
-impl Planes {
-    /// Every plane with the value that fills pixels from outside the image.
-    pub fn planes_mut(&mut self) -> Vec<(&mut Vec<f32>, f32)> {
-        match self {
-            Planes::Phase { phase, coherence } => {
-                let mut v = vec![(phase, f32::NAN)];
-                if let Some(c) = coherence {
-                    v.push((c, 0.0));
-                }
-                v
-            }
-            Planes::Rgb(ch) => ch.iter_mut().map(|c| (c, RGB_FILL)).collect(),
-        }
-    }
-
-    /// The network input `[3, H, W]` (model::input's encodings).
-    pub fn encode(&self, width: usize, height: usize) -> Result<Vec<f32>, DataError> {
-        match self {
-            Planes::Phase { phase, coherence } => Ok(model::input::encode_phase(
-                phase,
-                coherence.as_deref(),
-                width,
-                height,
-            )?),
-            Planes::Rgb(ch) => {
-                let n = width * height;
-                let mut rgb = vec![0u8; 3 * n];
-                for (i, px) in rgb.chunks_exact_mut(3).enumerate() {
-                    for c in 0..3 {
-                        px[c] = ch[c][i].round().clamp(0.0, 255.0) as u8;
-                    }
-                }
-                Ok(model::input::encode_rgb(&rgb, width, height)?)
-            }
-        }
-    }
-}
-
-fn phase_planes(path: &Path, r: &Raster) -> Result<Vec<f32>, DataError> {
-    let valid = r.valid_mask();
-    match (&r.pixels, r.bands) {
-        (Pixels::F32(v), 1) => Ok(v
-            .iter()
-            .zip(&valid)
-            .map(|(&p, &ok)| if ok { p } else { f32::NAN })
-            .collect()),
-        (Pixels::C32(v), 1) => Ok(v
-            .iter()
-            .zip(&valid)
-            .map(|(z, &ok)| if ok { z.arg() } else { f32::NAN })
-            .collect()),
-        _ => Err(DataError::invalid(
-            path,
-            format!(
-                "expected one band of Float32 wrapped phase or CFloat32 interferogram, found {} band(s) of {}",
-                r.bands,
-                r.pixels.type_name()
-            ),
-        )),
-    }
-}
-
-fn rgb_planes(path: &Path, r: &Raster) -> Result<[Vec<f32>; 3], DataError> {
-    let Pixels::U8(v) = &r.pixels else {
-        return Err(DataError::invalid(path, "expected an 8-bit picture"));
-    };
-    let bands = r.bands;
-    if bands != 3 && bands != 1 {
-        return Err(DataError::invalid(
-            path,
-            format!("expected RGB or grey, found {bands} bands"),
-        ));
-    }
-    let pick = |c: usize| -> Vec<f32> {
-        v.chunks_exact(bands)
-            .map(|px| f32::from(px[c.min(bands - 1)]))
-            .collect()
-    };
-    Ok([pick(0), pick(1), pick(2)])
-}
-
-/// Reads an item's image (and coherence) from disk.
-pub fn load_item(item: &Item) -> Result<Sample, DataError> {
-    let path = item.image.as_path();
-    let kind = input_kind_of(path).unwrap_or(InputKind::Phase);
-    let r = match kind {
-        InputKind::Phase => raster::read_geotiff(path)?,
-        InputKind::Rgb => raster::read_picture(path)?,
-    };
-    let planes = match kind {
-        InputKind::Phase => {
-            let phase = phase_planes(path, &r)?;
-            let coherence = match &item.coherence {
-                Some(cp) => {
-                    let c = raster::read_geotiff(cp)?;
-                    if (c.width, c.height) != (r.width, r.height) {
-                        return Err(DataError::invalid(
-                            cp,
-                            format!(
-                                "coherence is {}×{} but the phase is {}×{}",
-                                c.width, c.height, r.width, r.height
-                            ),
-                        ));
-                    }
-                    Some(c.coherence().ok_or_else(|| {
-                        DataError::invalid(cp, "coherence must be one Float32 or Byte band")
-                    })?)
-                }
-                None => None,
-            };
-            Planes::Phase { phase, coherence }
-        }
-        InputKind::Rgb => Planes::Rgb(rgb_planes(path, &r)?),
-    };
+/// Reads item `index` of `ds` (its image and coherence) for the data set's model input.
+pub fn load_item(ds: &Dataset, index: usize) -> Result<Sample, DataError> {
+    let item = ds.items.get(index).ok_or_else(|| {
+        DataError::invalid(
+            &ds.root,
+            format!("no item {index}: the split holds {}", ds.items.len()),
+        )
+    })?;
+    let image = input::load_image(
+        &item.image,
+        item.coherence.as_deref(),
+        &ds.spec,
+        ds.model_input,
+    )?;
     Ok(Sample {
-        width: r.width,
-        height: r.height,
-        planes,
+        width: image.width,
+        height: image.height,
+        planes: image.planes,
         boxes: item.boxes.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::dataset::open_dataset;
+    use crate::data::{Split, eval_sample};
+    use detect_core::BBox;
+    use detect_core::labels::{ImageLabels, LabeledBox, VocMeta, write_voc_xml};
+    use input::ColormapSpec;
+    use insar::Colormap;
+    use model::InputKind;
+    use std::path::PathBuf;
+
+    /// LabelImg's layout: pictures drawn from known phase, a VOC XML beside each.
+    fn labelimg_pictures(name: &str, w: usize, h: usize) -> (PathBuf, Vec<Vec<f32>>) {
+        let root = std::env::temp_dir().join(format!("train-pic-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("temp dir");
+        let mut truths = Vec::new();
+        for i in 0..2 {
+            let truth: Vec<f32> = (0..w * h)
+                .map(|k| insar::wrap((k % w) as f32 * 0.3 + (k / w) as f32 * 0.1 + i as f32))
+                .collect();
+            let rgb = insar::render_phase(&truth, w, h, Colormap::Jet, 0.0, false);
+            raster::write_png_rgb(&root.join(format!("p{i}.png")), w, h, &rgb).expect("png");
+            let labels = ImageLabels {
+                file_name: format!("p{i}.png"),
+                width: w as u32,
+                height: h as u32,
+                boxes: vec![LabeledBox::new(BBox::new(5.0, 6.0, 20.0, 25.0), 0)],
+            };
+            let meta = VocMeta::labelimg("root", vec!["basin".into()]);
+            write_voc_xml(&root.join(format!("p{i}.xml")), &labels, &meta).expect("xml");
+            truths.push(truth);
+        }
+        (root, truths)
+    }
+
+    #[test]
+    fn pictures_train_a_phase_model_through_the_colormap() {
+        let (w, h) = (64, 64);
+        let (root, truths) = labelimg_pictures("phase", w, h);
+        let ds = open_dataset(&root, Split::Train).expect("voc data set");
+        assert_eq!((ds.input, ds.model_input), (InputKind::Rgb, InputKind::Rgb));
+        let ds = ds
+            .for_model(InputKind::Phase, ColormapSpec::Auto)
+            .expect("pictures feed a phase model");
+        let s = load_item(&ds, 0).expect("read back to phase");
+        let Planes::Phase { phase, coherence } = &s.planes else {
+            panic!("a phase model reads pictures as phase");
+        };
+        assert!(coherence.is_none());
+        let err = insar::invert::aligned_error(phase, &truths[0]).expect("valid pixels");
+        assert!(err < 0.1, "median phase error {err}");
+        // Validation's tensor is predict's: the picture inverted, then encoded as phase.
+        let (x, boxes) = eval_sample(&ds, 0, w).expect("validation sample");
+        let inv = input::invert_picture(&root.join("p0.png"), &ColormapSpec::Auto).expect("inv");
+        let want = model::input::encode_phase(&inv.phase, None, w, h).expect("encode");
+        assert_eq!(x, want);
+        assert_eq!(boxes, vec![[5.0, 6.0, 20.0, 25.0]]);
+        // A named colormap that did not draw them is refused with the file's name.
+        let gray = open_dataset(&root, Split::Train)
+            .expect("voc")
+            .for_model(InputKind::Phase, ColormapSpec::Known(Colormap::Gray))
+            .expect("configured");
+        let e = load_item(&gray, 1).expect_err("gray does not explain jet");
+        assert!(e.to_string().contains("p1.png"), "{e}");
+    }
+
+    #[test]
+    fn pictures_still_train_a_picture_model_and_phase_refuses_one() {
+        let (root, _) = labelimg_pictures("rgb", 32, 32);
+        let ds = open_dataset(&root, Split::Train).expect("voc data set");
+        let s = load_item(&ds, 0).expect("colours");
+        assert!(matches!(s.planes, Planes::Rgb(_)));
+        let tif_root = root.join("tiles");
+        std::fs::create_dir_all(&tif_root).expect("mkdir");
+        raster::write_geotiff_f32(&tif_root.join("t.tif"), 32, 32, &[0.0; 1024], None, None)
+            .expect("tif");
+        std::fs::write(tif_root.join("t.txt"), "0 0.5 0.5 0.25 0.25\n").expect("label");
+        let e = open_dataset(&tif_root, Split::Train)
+            .expect("phase tiles")
+            .for_model(InputKind::Rgb, ColormapSpec::Auto)
+            .expect_err("phase tiles cannot feed a picture model");
+        assert!(e.to_string().contains("rgb"), "{e}");
+    }
 }

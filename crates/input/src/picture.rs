@@ -1,11 +1,15 @@
-//! Pictures as phase: the `--colormap` option of `detect`, `predict` and `phase invert`, and
-//! the inversion of a picture's colours to wrapped phase (`insar::invert`).
+//! Pictures as phase: what `--colormap` names, and the inversion of a picture's colours to
+//! wrapped phase (`insar::invert`).
 
-use anyhow::{Context, bail};
-use insar::Colormap;
-use insar::invert::{self, DEFAULT_TOLERANCE, Fit, Palette, Pixels};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+
+use insar::Colormap;
+use insar::invert::{self, DEFAULT_TOLERANCE, Fit, Palette, Pixels};
+
+use crate::InputError;
+use crate::spec::is_picture_file;
 
 /// Help text shared by every `--colormap`.
 pub const COLORMAP_HELP: &str = "How a picture's colours become wrapped phase for a model \
@@ -16,8 +20,9 @@ twilight, cmy = MintPy/ISCE), or a palette file: a CSV of R,G,B rows from -pi to
 not depend on them.";
 
 /// What `--colormap` names.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub enum ColormapSpec {
+    #[default]
     Auto,
     Known(Colormap),
     File(PathBuf),
@@ -44,7 +49,34 @@ impl FromStr for ColormapSpec {
     }
 }
 
+impl fmt::Display for ColormapSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ColormapSpec::Auto => f.write_str("auto"),
+            ColormapSpec::Known(c) => f.write_str(c.name()),
+            ColormapSpec::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+// Stored as the text the user gave, so a run's config.json reads like its command line; a
+// palette file that has gone missing since is reported when a picture needs it, not on load.
+impl serde::Serialize for ColormapSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ColormapSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(s.parse()
+            .unwrap_or_else(|_| ColormapSpec::File(PathBuf::from(s))))
+    }
+}
+
 /// A picture turned into wrapped phase.
+#[derive(Clone, Debug)]
 pub struct Inverted {
     pub width: usize,
     pub height: usize,
@@ -70,12 +102,10 @@ impl Inverted {
 }
 
 /// Reads the picture at `path` and inverts it with `spec`.
-pub fn invert_picture(path: &Path, spec: &ColormapSpec) -> anyhow::Result<Inverted> {
-    let (w, h, channels, data) =
-        raster::read_picture_rgba(path).with_context(|| format!("reading {}", path.display()))?;
-    let pixels = Pixels::new(&data, channels, w, h)?;
-    let (palette, fit) =
-        palette_for(spec, &pixels).with_context(|| format!("colours of {}", path.display()))?;
+pub fn invert_picture(path: &Path, spec: &ColormapSpec) -> Result<Inverted, InputError> {
+    let (w, h, channels, data) = raster::read_picture_rgba(path)?;
+    let pixels = Pixels::new(&data, channels, w, h).map_err(|e| InputError::insar(path, e))?;
+    let (palette, fit) = palette_for(spec, &pixels, path)?;
     Ok(Inverted {
         width: w,
         height: h,
@@ -85,12 +115,17 @@ pub fn invert_picture(path: &Path, spec: &ColormapSpec) -> anyhow::Result<Invert
     })
 }
 
-/// The palette `spec` names, and how well it fits `pixels`.
-pub fn palette_for(spec: &ColormapSpec, pixels: &Pixels) -> anyhow::Result<(Palette, Fit)> {
+/// The palette `spec` names, and how well it fits `pixels` (the picture at `path`).
+pub fn palette_for(
+    spec: &ColormapSpec,
+    pixels: &Pixels,
+    path: &Path,
+) -> Result<(Palette, Fit), InputError> {
     let palette = match spec {
         ColormapSpec::Auto => {
             let mut known = Palette::known();
-            let (i, fits) = invert::choose(pixels, &known, DEFAULT_TOLERANCE)?;
+            let (i, fits) = invert::choose(pixels, &known, DEFAULT_TOLERANCE)
+                .map_err(|e| InputError::insar(path, e))?;
             return Ok((known.swap_remove(i), fits[i]));
         }
         ColormapSpec::Known(c) => Palette::of(*c),
@@ -98,34 +133,36 @@ pub fn palette_for(spec: &ColormapSpec, pixels: &Pixels) -> anyhow::Result<(Pale
     };
     let fit = invert::fit(pixels, &palette, DEFAULT_TOLERANCE);
     if fit.explained < invert::MIN_EXPLAINED {
-        bail!(
-            "colormap {} explains only {:.0}% of the picture's pixels (median colour distance \
-             {:.1}): is it the one the picture was drawn with? Try --colormap auto",
-            palette.name,
-            fit.explained * 100.0,
-            fit.residual
-        );
+        return Err(InputError::invalid(
+            path,
+            format!(
+                "colormap {} explains only {:.0}% of the picture's pixels (median colour \
+                 distance {:.1}): is it the one the picture was drawn with? Try --colormap auto",
+                palette.name,
+                fit.explained * 100.0,
+                fit.residual
+            ),
+        ));
     }
     Ok((palette, fit))
 }
 
 /// A user palette: a picture of the colour bar (`.png`/`.jpg`) or a text of RGB rows.
-fn read_palette(path: &Path) -> anyhow::Result<Palette> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+fn read_palette(path: &Path) -> Result<Palette, InputError> {
     let name = path.display().to_string();
-    let colors = if matches!(ext.as_str(), "png" | "jpg" | "jpeg") {
-        let (w, h, channels, data) =
-            raster::read_picture_rgba(path).with_context(|| format!("reading {name}"))?;
-        invert::palette_from_colorbar(&Pixels::new(&data, channels, w, h)?)
+    let colors = if is_picture_file(path) {
+        let (w, h, channels, data) = raster::read_picture_rgba(path)?;
+        let bar = Pixels::new(&data, channels, w, h).map_err(|e| InputError::insar(path, e))?;
+        invert::palette_from_colorbar(&bar)
     } else {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {name}"))?;
-        invert::parse_palette_text(&text).map_err(|e| anyhow::anyhow!("palette {name}, {e}"))?
+        let text = std::fs::read_to_string(path).map_err(|source| InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        invert::parse_palette_text(&text)
+            .map_err(|e| InputError::invalid(path, format!("palette: {e}")))?
     };
-    Palette::from_colors(&name, &colors).with_context(|| format!("palette {name}"))
+    Palette::from_colors(&name, &colors).map_err(|e| InputError::insar(path, e))
 }
 
 #[cfg(test)]
@@ -154,6 +191,21 @@ mod tests {
     }
 
     #[test]
+    fn spec_round_trips_through_its_text() {
+        for spec in [
+            ColormapSpec::Auto,
+            ColormapSpec::Known(Colormap::Jet64),
+            ColormapSpec::File(PathBuf::from("/no/such/bar.csv")),
+        ] {
+            let text = spec.to_string();
+            let back: ColormapSpec = text
+                .parse()
+                .unwrap_or_else(|_| ColormapSpec::File(PathBuf::from(&text)));
+            assert_eq!(back, spec);
+        }
+    }
+
+    #[test]
     fn a_csv_palette_inverts_a_picture_drawn_with_it() {
         let dir = tempfile::tempdir().expect("tempdir");
         let csv = dir.path().join("hsv.csv");
@@ -177,7 +229,7 @@ mod tests {
         assert!(inv.summary().contains("hsv.csv"), "{}", inv.summary());
         // Named wrongly, the picture is refused rather than misread.
         let wrong = invert_picture(&png, &ColormapSpec::Known(Colormap::Gray)).err();
-        let msg = format!("{:#}", wrong.expect("refused"));
+        let msg = wrong.expect("refused").to_string();
         assert!(
             msg.contains("pic.png") && msg.contains("explains only"),
             "{msg}"

@@ -1,0 +1,179 @@
+//! One image read whole into planes: a phase tile (with its coherence) or a picture, as
+//! `predict` and training (and its validation) read them.
+
+use std::path::Path;
+
+use model::InputKind;
+use raster::{GeoInfo, Raster};
+
+use crate::InputError;
+use crate::coherence;
+use crate::filter::goldstein_phase;
+use crate::phase::{PhaseReading, masked_phase};
+use crate::picture::invert_picture;
+use crate::planes::{Planes, rgb_planes};
+use crate::spec::{InputSpec, Kind, is_picture_file};
+
+/// An image in memory, ready to augment or encode.
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub width: usize,
+    pub height: usize,
+    pub planes: Planes,
+    /// What the file held (resolved, never `Auto`).
+    pub kind: Kind,
+    /// For a picture read back to phase: which colormap, how well it fitted.
+    pub inversion: Option<String>,
+    pub geo: Option<GeoInfo>,
+}
+
+impl Image {
+    /// The network input `[3, H, W]` of the whole image.
+    pub fn encode(&self) -> Result<Vec<f32>, InputError> {
+        self.planes.encode(self.width, self.height)
+    }
+}
+
+/// What a model trained on `model` input is fed from a file of `kind`: pictures go in as
+/// colours to a picture model and as phase (through their colormap) to a phase model.
+pub fn data_input(kind: Kind, model: InputKind) -> InputKind {
+    match (kind, model) {
+        (Kind::Picture, InputKind::Rgb) => InputKind::Rgb,
+        _ => InputKind::Phase,
+    }
+}
+
+/// The kind of the file at `path` as far as its name tells (pictures by extension, then
+/// `spec.kind`), for checking a model against inputs before reading them.
+pub fn kind_by_name(path: &Path, spec: &InputSpec) -> Kind {
+    match spec.kind {
+        Kind::Auto if is_picture_file(path) => Kind::Picture,
+        Kind::Auto => Kind::from_name(path).unwrap_or(Kind::Wrapped),
+        k => k,
+    }
+}
+
+/// Reads the image at `path` for a model trained on `model` input: phase (coherence from
+/// `coherence`, else `spec.coherence`, else none) or, for a picture, its colours or its
+/// phase through `spec.colormap`.
+pub fn load_image(
+    path: &Path,
+    coherence: Option<&Path>,
+    spec: &InputSpec,
+    model: InputKind,
+) -> Result<Image, InputError> {
+    let picture_file = is_picture_file(path) && matches!(spec.kind, Kind::Auto | Kind::Picture);
+    let raster = if picture_file {
+        raster::read_picture(path)?
+    } else {
+        raster::read_any_with(path, &spec.read_options())?
+    };
+    let kind = spec.kind.resolve(path, &raster.pixels);
+    let (width, height) = (raster.width, raster.height);
+    let coherence = coherence.or(spec.coherence.as_deref());
+    let mut inversion = None;
+    let planes = match data_input(kind, model) {
+        InputKind::Rgb => Planes::Rgb(rgb_planes(&raster, path)?),
+        InputKind::Phase if kind == Kind::Picture => {
+            let inv = invert_picture(path, &spec.colormap)?;
+            inversion = Some(inv.summary());
+            phase_planes(inv.phase, coherence, path, (width, height), spec)?
+        }
+        InputKind::Phase => {
+            check_model(model, path)?;
+            let phase = masked_phase(&raster, &reading(kind, spec), path)?;
+            phase_planes(phase, coherence, path, (width, height), spec)?
+        }
+    };
+    Ok(Image {
+        width,
+        height,
+        planes,
+        kind,
+        inversion,
+        geo: raster.geo,
+    })
+}
+
+/// How `spec` reads phase out of a raster of `kind`.
+pub(crate) fn reading(kind: Kind, spec: &InputSpec) -> PhaseReading {
+    PhaseReading {
+        kind,
+        band: spec.band,
+        nodata: spec.nodata,
+        wavelength: spec.wavelength,
+    }
+}
+
+/// A picture model is never fed phase.
+fn check_model(model: InputKind, path: &Path) -> Result<(), InputError> {
+    model::input::check_input_kind(model, InputKind::Phase).map_err(|e| InputError::model(path, e))
+}
+
+fn phase_planes(
+    phase: Vec<f32>,
+    coherence: Option<&Path>,
+    path: &Path,
+    size: (usize, usize),
+    spec: &InputSpec,
+) -> Result<Planes, InputError> {
+    let phase = if spec.goldstein > 0.0 {
+        goldstein_phase(&phase, size.0, size.1, spec.goldstein)
+    } else {
+        phase
+    };
+    let coherence = coherence
+        .map(|c| coherence::read(c, path, size))
+        .transpose()?;
+    Ok(Planes::Phase { phase, coherence })
+}
+
+/// Masked wrapped phase of an in-memory raster (a tile the caller already holds) read from
+/// `path`, as `spec` says (its kind guessed when `Auto`; no filter, no coherence).
+pub fn raster_phase(r: &Raster, path: &Path, spec: &InputSpec) -> Result<Vec<f32>, InputError> {
+    let kind = spec.kind.resolve(path, &r.pixels);
+    masked_phase(r, &reading(kind, spec), path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_tile_with_byte_coherence_and_picture_both_ways() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, h) = (8, 4);
+        let truth: Vec<f32> = (0..w * h).map(|i| insar::wrap(i as f32 * 0.4)).collect();
+        let tif = dir.path().join("t.tif");
+        raster::write_geotiff_f32(&tif, w, h, &truth, None, None).expect("tif");
+        let cc = dir.path().join("t.cc.tif");
+        raster::write_geotiff_u8(&cc, w, h, 1, &vec![255u8; w * h], None, None).expect("cc");
+        let spec = InputSpec::default();
+        let img = load_image(&tif, Some(cc.as_path()), &spec, InputKind::Phase).expect("phase");
+        assert_eq!((img.width, img.height, img.kind), (w, h, Kind::Wrapped));
+        let want = Planes::Phase {
+            phase: truth.clone(),
+            coherence: Some(vec![1.0; w * h]),
+        };
+        assert_eq!(img.planes, want);
+        let e = load_image(&tif, None, &spec, InputKind::Rgb).expect_err("picture model");
+        assert!(e.to_string().contains("t.tif"), "{e}");
+
+        let (pw, ph) = (64, 16);
+        let truth: Vec<f32> = (0..pw * ph)
+            .map(|i| insar::wrap((i % pw) as f32 * 0.3))
+            .collect();
+        let rgb = insar::render_phase(&truth, pw, ph, insar::Colormap::Jet, 0.0, false);
+        let png = dir.path().join("p.png");
+        raster::write_png_rgb(&png, pw, ph, &rgb).expect("png");
+        let colours = load_image(&png, None, &spec, InputKind::Rgb).expect("colours");
+        assert!(matches!(colours.planes, Planes::Rgb(_)) && colours.inversion.is_none());
+        let phase = load_image(&png, None, &spec, InputKind::Phase).expect("phase");
+        let Planes::Phase { phase, coherence } = phase.planes else {
+            panic!("a phase model reads pictures as phase");
+        };
+        assert!(coherence.is_none());
+        let err = insar::invert::aligned_error(&phase, &truth).expect("valid");
+        assert!(err < 0.1, "median error {err}");
+    }
+}

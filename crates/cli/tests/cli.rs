@@ -535,3 +535,136 @@ fn train_a_phase_model_on_labelimg_pictures() {
     assert!(err.contains("rgb") && err.contains("tiles"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// COCO results (`bbox` x, y, w, h and `score`) of a detection file, best first.
+fn coco_boxes(p: &Path) -> Vec<([f64; 4], f64)> {
+    let v = read_json(p);
+    let mut out: Vec<([f64; 4], f64)> = v
+        .as_array()
+        .expect("COCO results")
+        .iter()
+        .map(|d| {
+            let b = &d["bbox"];
+            let f = |i: usize| b[i].as_f64().expect("number");
+            (
+                [f(0), f(1), f(2), f(3)],
+                d["score"].as_f64().expect("score"),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
+fn iou_xywh(a: &[f64; 4], b: &[f64; 4]) -> f64 {
+    let w = (a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0]);
+    let h = (a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1]);
+    let i = w.max(0.0) * h.max(0.0);
+    if i > 0.0 {
+        i / (a[2] * a[3] + b[2] * b[3] - i)
+    } else {
+        0.0
+    }
+}
+
+/// How far `other` is from `reference`: the worst best-IoU of a reference box, and the
+/// largest score change between a reference box and its best match.
+fn box_agreement(reference: &[([f64; 4], f64)], other: &[([f64; 4], f64)]) -> (f64, f64) {
+    let mut worst_iou = 1.0f64;
+    let mut worst_score = 0.0f64;
+    for (b, s) in reference {
+        let best = other
+            .iter()
+            .max_by(|x, y| iou_xywh(b, &x.0).total_cmp(&iou_xywh(b, &y.0)));
+        let (iou, ds) = best.map_or((0.0, *s), |(o, so)| (iou_xywh(b, o), (s - so).abs()));
+        worst_iou = worst_iou.min(iou);
+        worst_score = worst_score.max(ds);
+    }
+    (worst_iou, worst_score)
+}
+
+/// A picture of a scene, read back to phase (`--colormap auto`), gives `detect` and
+/// `predict` the detections of the phase raster itself. Drawn with no phase offset the
+/// colours carry the phase to a palette step (2π/256), and the boxes agree to the pixel;
+/// drawn with another offset and the other cycle direction (both arbitrary in pictures) the
+/// phase the model sees differs by a constant and a sign, to which the network is not
+/// exactly invariant: there the bound is the measured one less a margin (docs/results.md).
+#[test]
+fn detect_and_predict_on_a_picture_match_the_phase_raster() {
+    let dir = scratch("picture-vs-phase");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo/demo-scene.tif");
+    let render = |name: &str, extra: &[&str]| {
+        let png = dir.join(format!("{name}.png"));
+        run(bin()
+            .args(["phase", "render"])
+            .arg(&demo)
+            .arg("--output")
+            .arg(&png)
+            .args(extra));
+        png
+    };
+    let detect = |input: &Path, out: &str| {
+        let out = dir.join(out);
+        run(bin().arg("detect").arg(input).arg("--out-dir").arg(&out));
+        let stem = input
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .into_owned();
+        coco_boxes(&out.join(format!("{stem}.basins.coco.json")))
+    };
+    let phase = detect(&demo, "phase");
+    assert!(!phase.is_empty(), "the demo scene has basins");
+
+    let exact = render("cyclic", &["--cmap", "cyclic"]);
+    let pic = detect(&exact, "cyclic");
+    let (iou, ds) = box_agreement(&phase, &pic);
+    assert!(
+        pic.len() == phase.len() && iou >= 0.95 && ds <= 0.02,
+        "detect on the picture: {} boxes vs {}, worst IoU {iou:.3}, score change {ds:.3}",
+        pic.len(),
+        phase.len()
+    );
+
+    let turned = render("jet", &["--cmap", "jet", "--offset", "1.3", "--reverse"]);
+    let pic = detect(&turned, "jet");
+    let (iou, ds) = box_agreement(&phase, &pic);
+    assert!(
+        pic.len().abs_diff(phase.len()) <= 1
+            && iou >= PICTURE_OFFSET_MIN_IOU
+            && ds <= PICTURE_OFFSET_MAX_SCORE_CHANGE,
+        "detect on a turned jet picture: {} boxes vs {}, worst IoU {iou:.3}, score change {ds:.3}",
+        pic.len(),
+        phase.len()
+    );
+
+    let predict = |input: &Path, out: &str| {
+        let out = dir.join(out);
+        run(bin()
+            .arg("predict")
+            .arg("--weights")
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../models/light-yolo-basin-s.safetensors"),
+            )
+            .arg(input)
+            .args(["--no-png", "--out"])
+            .arg(&out));
+        coco_boxes(&out.join("results.json"))
+    };
+    let phase = predict(&demo, "predict-phase");
+    let pic = predict(&exact, "predict-cyclic");
+    let (iou, ds) = box_agreement(&phase, &pic);
+    assert!(
+        !phase.is_empty() && pic.len() == phase.len() && iou >= 0.95 && ds <= 0.02,
+        "predict on the picture: {} boxes vs {}, worst IoU {iou:.3}, score change {ds:.3}",
+        pic.len(),
+        phase.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The bundled model on the demo scene drawn with offset 1.3 rad and the cycle reversed,
+/// against the phase raster: measured worst IoU 0.71 and score change 0.13 (see the test).
+const PICTURE_OFFSET_MIN_IOU: f64 = 0.55;
+const PICTURE_OFFSET_MAX_SCORE_CHANGE: f64 = 0.25;

@@ -41,6 +41,16 @@ pub fn is_picture_file(path: &Path) -> bool {
 }
 
 impl Kind {
+    /// Every kind, with the name users type.
+    pub const NAMES: [(Kind, &'static str); 6] = [
+        (Kind::Auto, "auto"),
+        (Kind::Wrapped, "wrapped"),
+        (Kind::Unwrapped, "unwrapped"),
+        (Kind::Los, "los"),
+        (Kind::Complex, "complex"),
+        (Kind::Picture, "picture"),
+    ];
+
     /// The kind of a raster whose first pixels are `pixels`: complex and 8-bit data say it
     /// themselves; float data are unwrapped phase or LOS displacement when the file *name*
     /// says so (a word starting `unw`; `los`, or a word starting `disp`), else wrapped phase.
@@ -76,6 +86,31 @@ impl Kind {
             Kind::Auto => Kind::guess(path, pixels),
             k => k,
         }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Kind::NAMES
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(s))
+            .map(|&(k, _)| k)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Kind::NAMES.iter().map(|&(_, n)| n).collect();
+                format!("{s:?} is not a kind of input: one of {}", names.join(", "))
+            })
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = Kind::NAMES
+            .iter()
+            .find(|&&(k, _)| k == *self)
+            .map_or("auto", |&(_, n)| n);
+        f.write_str(name)
     }
 }
 
@@ -156,6 +191,17 @@ mod tests {
         for p in ["a/b/S1_los_disp.tif", "displacement.tif", "x.los.tif"] {
             assert_eq!(Kind::guess(Path::new(p), &float()), Kind::Los, "{p}");
         }
+    }
+
+    #[test]
+    fn kinds_parse_from_and_print_as_their_names() {
+        for (k, n) in Kind::NAMES {
+            assert_eq!(n.parse::<Kind>(), Ok(k));
+            assert_eq!(k.to_string(), n);
+        }
+        assert_eq!("LOS".parse::<Kind>(), Ok(Kind::Los));
+        let e = "phase".parse::<Kind>().expect_err("not a kind");
+        assert!(e.contains("wrapped") && e.contains("picture"), "{e}");
     }
 
     #[test]

@@ -49,8 +49,8 @@ pub struct Args {
     /// displacement (m), a complex interferogram or a picture. `auto` decides from the data
     /// type and the file's name, never its folders (a word starting `unw` → unwrapped;
     /// `los` or a word starting `disp` → displacement).
-    #[arg(long, value_enum, default_value_t = Kind::Auto)]
-    pub kind: Kind,
+    #[arg(long, default_value = "auto", value_parser = kind_parser())]
+    pub kind: input::Kind,
     /// For a picture and a model trained on phase: the colormap it was drawn with.
     #[arg(long, default_value = "auto", long_help = COLORMAP_HELP)]
     pub colormap: ColormapSpec,
@@ -94,34 +94,18 @@ pub struct Args {
     pub reference: bool,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Auto,
-    Wrapped,
-    Unwrapped,
-    Los,
-    Complex,
-    Picture,
-}
-
-impl From<Kind> for input::Kind {
-    fn from(k: Kind) -> Self {
-        match k {
-            Kind::Auto => input::Kind::Auto,
-            Kind::Wrapped => input::Kind::Wrapped,
-            Kind::Unwrapped => input::Kind::Unwrapped,
-            Kind::Los => input::Kind::Los,
-            Kind::Complex => input::Kind::Complex,
-            Kind::Picture => input::Kind::Picture,
-        }
-    }
+/// `--kind`: the input crate's kinds by name, listed in `--help`.
+fn kind_parser() -> impl clap::builder::TypedValueParser<Value = input::Kind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(input::Kind::NAMES.map(|(_, n)| n))
+        .map(|s| s.parse().unwrap_or(input::Kind::Auto))
 }
 
 impl Args {
     /// How the scene is read, in the input crate's terms.
     pub fn input_spec(&self) -> InputSpec {
         InputSpec {
-            kind: self.kind.into(),
+            kind: self.kind,
             band: usize::try_from(self.band).unwrap_or(usize::MAX),
             colormap: self.colormap.clone(),
             wavelength: self.wavelength,

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use detect_core::Detection;
 use detect_core::output::{Basin, coco_results, write_csv, write_geojson};
 use detect_core::tiling::{
-    RowSource, StitchParams, TileData, TileDetections, TilePlan, detect_tiles, stitch,
+    RowSource, StitchParams, TileData, TileDetections, TilePlan, detect_tiles, stitch_at,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use input::picture::{COLORMAP_HELP, ColormapSpec};
@@ -178,10 +178,13 @@ pub fn run(args: Args) -> Result<()> {
             scene.display()
         );
     }
-    let model = load_model(&weights, &args, None)?;
+    // Tiles are detected down to a low score and stitched with every box they found; the
+    // threshold applies after stitching (`stitch_at`), as calibration measured it.
+    let floor = super::scenes::LOW_SCORE.min(args.score.unwrap_or(f64::INFINITY));
+    let model = load_model(&weights, &args, Some(floor))?;
     let (score, why) = score_threshold(args.score, &model.header);
     let run = detect_tiles_of(&scene, &args, &model, true)?;
-    let dets = stitch(&run.plan, &run.tiles, &stitch_params(&args));
+    let dets = stitch_at(&run.plan, &run.tiles, score, &stitch_params(&args));
     let basins: Vec<Basin> = dets
         .iter()
         .map(|&d| Basin::sized(d, run.geo.as_ref()))

@@ -4,13 +4,14 @@
 use burn::module::Module;
 use burn::prelude::*;
 
-use crate::blocks::{C3, Conv, Spatial, Sppf};
+use crate::blocks::{C3, Conv, Modules, Spatial, Sppf};
 use crate::config::ModelConfig;
+use crate::wiring::{self, BackboneParts, STAGES};
 
 /// Channels (before width scaling) after the stem and after each of the four stages.
 pub const BACKBONE_CHANNELS: [usize; 5] = [64, 128, 256, 512, 1024];
 /// C3 repeats (before depth scaling) of the four stages.
-pub const BACKBONE_REPEATS: [usize; 4] = [3, 6, 9, 3];
+pub const BACKBONE_REPEATS: [usize; STAGES] = [3, 6, 9, 3];
 
 /// One downsampling stage: a stride-2 3×3 conv, then a C3 with shortcuts.
 #[derive(Module, Debug)]
@@ -19,17 +20,11 @@ pub struct Stage {
     pub c3: C3,
 }
 
-impl Stage {
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.c3.forward(self.down.forward(x))
-    }
-}
-
 /// Stem (6×6 s2 p2), four stages, SPPF.
 #[derive(Module, Debug)]
 pub struct Backbone {
     pub stem: Conv,
-    pub stages: Vec<Stage>,
+    pub stages: [Stage; STAGES],
     pub sppf: Sppf,
 }
 
@@ -45,29 +40,35 @@ impl Backbone {
         let ch = BACKBONE_CHANNELS.map(|c| cfg.channels(c));
         let dw = cfg.variant.depthwise_backbone();
         let stem = Conv::with_padding(3, ch[0], 6, 2, 2, 1, device);
-        let stages = (0..4)
-            .map(|i| Stage {
-                down: Spatial::new(ch[i], ch[i + 1], 3, 2, dw, device),
-                c3: C3::new(
-                    ch[i + 1],
-                    ch[i + 1],
-                    cfg.repeats(BACKBONE_REPEATS[i]),
-                    true,
-                    dw,
-                    device,
-                ),
-            })
-            .collect();
+        let stages = std::array::from_fn(|i| Stage {
+            down: Spatial::new(ch[i], ch[i + 1], 3, 2, dw, device),
+            c3: C3::new(
+                ch[i + 1],
+                ch[i + 1],
+                cfg.repeats(BACKBONE_REPEATS[i]),
+                true,
+                dw,
+                device,
+            ),
+        });
         let sppf = Sppf::new(ch[4], ch[4], device);
         Self { stem, stages, sppf }
     }
 
+    /// The blocks for [`wiring::backbone`].
+    pub fn parts(&self) -> BackboneParts<'_, Modules> {
+        BackboneParts {
+            stem: &self.stem,
+            stages: self.stages.each_ref().map(|s| wiring::Stage {
+                down: &s.down,
+                c3: &s.c3,
+            }),
+            sppf: &self.sppf,
+        }
+    }
+
     pub fn forward(&self, x: Tensor<4>) -> Features {
-        let x = self.stem.forward(x);
-        let x = self.stages[0].forward(x);
-        let p3 = self.stages[1].forward(x);
-        let p4 = self.stages[2].forward(p3.clone());
-        let p5 = self.sppf.forward(self.stages[3].forward(p4.clone()));
+        let Ok([p3, p4, p5]) = wiring::backbone(&mut Modules, &self.parts(), x);
         Features { p3, p4, p5 }
     }
 }

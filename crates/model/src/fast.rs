@@ -21,6 +21,7 @@ use crate::config::{ModelConfig, STRIDES};
 use crate::decode::{HostPrediction, LevelRaw, decode_host};
 use crate::detector::Detector;
 use crate::head::LevelHead;
+use crate::wiring::{self, BackboneParts, Blocks, Family, NeckParts, STAGES};
 use layers::{C3Layer, ConvLayer, SpatialLayer, SppfLayer, cat2, upsample_cat};
 
 /// What can go wrong building or running the fast path; each names the layer (its path in
@@ -71,7 +72,7 @@ struct Stage {
 #[derive(Debug, Clone)]
 struct Backbone {
     stem: ConvLayer,
-    stages: Vec<Stage>,
+    stages: [Stage; STAGES],
     sppf: SppfLayer,
 }
 
@@ -143,7 +144,7 @@ impl FastNet {
         w: usize,
     ) -> Result<Vec<LevelRaw>, FastError> {
         let input = check_input(x, batch, h, w)?;
-        let [p3, p4, p5] = self.backbone_forward(&input)?;
+        let [p3, p4, p5] = self.backbone_forward(input)?;
         let features = self.neck_forward(p3, p4, p5)?;
         // The three levels, and below the two branches of a double head, run side by side:
         // the coarse levels' GEMMs are too small to keep every core busy on their own.
@@ -177,36 +178,67 @@ impl FastNet {
         Ok(decode_host(&raw, &self.config, min_score))
     }
 
-    fn backbone_forward(&self, x: &Tensor) -> Result<[Tensor; 3], FastError> {
+    fn backbone_forward(&self, x: Tensor) -> Result<[Tensor; 3], FastError> {
         let b = &self.backbone;
-        let mut y = b.stem.run(x)?;
-        let mut taps = Vec::with_capacity(2);
-        for (i, stage) in b.stages.iter().enumerate() {
-            y = stage.c3.run(&stage.down.run(&y)?)?;
-            if i == 1 || i == 2 {
-                taps.push(y.clone());
-            }
-        }
-        let p5 = b.sppf.run(&y)?;
-        let mut taps = taps.into_iter();
-        match (taps.next(), taps.next()) {
-            (Some(p3), Some(p4)) => Ok([p3, p4, p5]),
-            _ => Err(FastError::Unsupported {
-                layer: "backbone.stages".into(),
-                detail: format!("{} stages, expected 4", b.stages.len()),
+        let parts = BackboneParts {
+            stem: &b.stem,
+            stages: b.stages.each_ref().map(|s| wiring::Stage {
+                down: &s.down,
+                c3: &s.c3,
             }),
-        }
+            sppf: &b.sppf,
+        };
+        wiring::backbone(&mut Layers, &parts, x)
     }
 
     fn neck_forward(&self, p3: Tensor, p4: Tensor, p5: Tensor) -> Result<[Tensor; 3], FastError> {
         let n = &self.neck;
-        let l5 = n.lat5.run(&p5)?;
-        let t4 = n.td4.run(&upsample_cat(&l5, &p4, "neck.td4")?)?;
-        let l4 = n.lat4.run(&t4)?;
-        let o3 = n.out3.run(&upsample_cat(&l4, &p3, "neck.out3")?)?;
-        let o4 = n.out4.run(&cat2(&n.down3.run(&o3)?, &l4, "neck.out4")?)?;
-        let o5 = n.out5.run(&cat2(&n.down4.run(&o4)?, &l5, "neck.out5")?)?;
-        Ok([o3, o4, o5])
+        let parts = NeckParts {
+            lat5: &n.lat5,
+            td4: &n.td4,
+            lat4: &n.lat4,
+            out3: &n.out3,
+            down3: &n.down3,
+            out4: &n.out4,
+            down4: &n.down4,
+            out5: &n.out5,
+        };
+        wiring::neck(&mut Layers, &parts, [p3, p4, p5])
+    }
+}
+
+/// The folded layers: a block [`Family`], and its evaluator of the wiring (the layers carry
+/// their own names for errors).
+struct Layers;
+
+impl Family for Layers {
+    type Conv = ConvLayer;
+    type Spatial = SpatialLayer;
+    type C3 = C3Layer;
+    type Sppf = SppfLayer;
+}
+
+impl Blocks<Layers> for Layers {
+    type X = Tensor;
+    type E = FastError;
+
+    fn conv(&mut self, _: &str, l: &ConvLayer, x: Tensor) -> Result<Tensor, FastError> {
+        l.run(&x)
+    }
+    fn spatial(&mut self, _: &str, l: &SpatialLayer, x: Tensor) -> Result<Tensor, FastError> {
+        l.run(&x)
+    }
+    fn c3(&mut self, _: &str, l: &C3Layer, x: Tensor) -> Result<Tensor, FastError> {
+        l.run(&x)
+    }
+    fn sppf(&mut self, _: &str, l: &SppfLayer, x: Tensor) -> Result<Tensor, FastError> {
+        l.run(&x)
+    }
+    fn up_cat(&mut self, name: &str, coarse: Tensor, fine: Tensor) -> Result<Tensor, FastError> {
+        upsample_cat(&coarse, &fine, name)
+    }
+    fn cat(&mut self, name: &str, a: Tensor, b: Tensor) -> Result<Tensor, FastError> {
+        cat2(&a, &b, name)
     }
 }
 
@@ -236,21 +268,17 @@ fn check_input(x: &[f32], batch: usize, h: usize, w: usize) -> Result<Tensor, Fa
 }
 
 fn fold_backbone(b: &crate::backbone::Backbone) -> Result<Backbone, FastError> {
-    let stages = b
-        .stages
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let name = format!("backbone.stages.{i}");
-            Ok(Stage {
-                down: SpatialLayer::from_block(&s.down, &format!("{name}.down"))?,
-                c3: C3Layer::from_block(&s.c3, &format!("{name}.c3"))?,
-            })
+    let fold = |i: usize| {
+        let (s, name) = (&b.stages[i], format!("backbone.stages.{i}"));
+        Ok::<_, FastError>(Stage {
+            down: SpatialLayer::from_block(&s.down, &format!("{name}.down"))?,
+            c3: C3Layer::from_block(&s.c3, &format!("{name}.c3"))?,
         })
-        .collect::<Result<Vec<_>, FastError>>()?;
+    };
+    let [s1, s2, s3, s4] = std::array::from_fn(fold);
     Ok(Backbone {
         stem: ConvLayer::from_block(&b.stem, "backbone.stem")?,
-        stages,
+        stages: [s1?, s2?, s3?, s4?],
         sppf: SppfLayer::from_block(&b.sppf, "backbone.sppf")?,
     })
 }

@@ -2,6 +2,8 @@
 //!
 //! - [`config`]: variant (YOLOv5, YOLO-Basin, Light YOLO-Basin), scale (N/S/M/L), input kind.
 //! - [`blocks`], [`backbone`], [`neck`], [`head`], [`detector`]: the network as burn modules.
+//! - [`wiring`]: which block feeds which, written once for the burn modules, the fast path
+//!   and the analytic count.
 //! - [`decode`]: raw head maps → boxes (differentiable, and a host twin for the fast path).
 //! - [`weights`]: safetensors weights with a JSON header; loading checks every tensor.
 //! - [`input`]: the three-channel encodings (phase: cos, sin, coherence; pictures: RGB/255).
@@ -28,6 +30,7 @@ pub mod input;
 pub mod neck;
 pub mod report;
 pub mod weights;
+pub mod wiring;
 
 pub use config::{InputKind, ModelConfig, Scale, Variant};
 pub use decode::{Decoded, LevelRaw, decode, decode_host};

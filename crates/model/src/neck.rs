@@ -1,12 +1,14 @@
-//! PANet neck exactly as YOLOv5 v7.0's yaml head section (layers 10–23), with bilinear ×2
-//! upsampling (paper Figure 4) instead of nearest.
+//! PANet neck of YOLOv5 v7.0 (its yaml head section, layers 10–23), with bilinear ×2
+//! upsampling (paper Figure 4) instead of nearest: the blocks; their wiring is
+//! [`crate::wiring::neck`].
 
 use burn::module::Module;
 use burn::prelude::*;
 
 use crate::backbone::Features;
-use crate::blocks::{C3, Conv, Spatial, upsample2};
+use crate::blocks::{C3, Conv, Modules, Spatial};
 use crate::config::ModelConfig;
+use crate::wiring::{self, NeckParts};
 
 /// Top-down then bottom-up path aggregation.
 #[derive(Module, Debug)]
@@ -51,21 +53,22 @@ impl Neck {
         [256, 512, 1024].map(|c| cfg.channels(c))
     }
 
+    /// The blocks for [`wiring::neck`].
+    pub fn parts(&self) -> NeckParts<'_, Modules> {
+        NeckParts {
+            lat5: &self.lat5,
+            td4: &self.td4,
+            lat4: &self.lat4,
+            out3: &self.out3,
+            down3: &self.down3,
+            out4: &self.out4,
+            down4: &self.down4,
+            out5: &self.out5,
+        }
+    }
+
     pub fn forward(&self, f: Features) -> [Tensor<4>; 3] {
-        let l5 = self.lat5.forward(f.p5);
-        let t4 = self
-            .td4
-            .forward(Tensor::cat(vec![upsample2(l5.clone()), f.p4], 1));
-        let l4 = self.lat4.forward(t4);
-        let o3 = self
-            .out3
-            .forward(Tensor::cat(vec![upsample2(l4.clone()), f.p3], 1));
-        let o4 = self
-            .out4
-            .forward(Tensor::cat(vec![self.down3.forward(o3.clone()), l4], 1));
-        let o5 = self
-            .out5
-            .forward(Tensor::cat(vec![self.down4.forward(o4.clone()), l5], 1));
-        [o3, o4, o5]
+        let Ok(out) = wiring::neck(&mut Modules, &self.parts(), [f.p3, f.p4, f.p5]);
+        out
     }
 }

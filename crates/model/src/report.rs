@@ -10,11 +10,12 @@
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 
-use crate::backbone::Backbone;
-use crate::blocks::{Bottleneck, C3, Conv, DwConv, Spatial, Sppf};
+use std::convert::Infallible;
+
+use crate::blocks::{Bottleneck, C3, Conv, DwConv, Modules, Spatial, Sppf};
 use crate::detector::Detector;
 use crate::head::{Head, LevelHead};
-use crate::neck::Neck;
+use crate::wiring::{self, Blocks};
 
 /// FLOPs per output element of a BatchNorm in thop's count (2 × 2 multiply-adds when affine).
 pub const BN_FLOPS_PER_ELEMENT: u64 = 8;
@@ -105,8 +106,8 @@ impl ModelReport {
 /// Counts `model` at an input of `hw` pixels (multiples of 32).
 pub fn profile(model: &Detector, hw: [usize; 2]) -> ModelReport {
     let mut p = Profiler::default();
-    let [p3, p4, p5] = p.backbone("backbone", &model.backbone, hw);
-    let outs = p.neck("neck", &model.neck, p3, p4, p5);
+    let Ok(features) = wiring::backbone(&mut p, &model.backbone.parts(), hw);
+    let Ok(outs) = wiring::neck(&mut p, &model.neck.parts(), features);
     p.head("head", &model.head, outs);
     let params = p.layers.iter().map(|l| l.params).sum();
     let macs: u64 = p.layers.iter().map(|l| l.macs).sum();
@@ -208,40 +209,6 @@ impl Profiler {
         self.conv(&format!("{name}.cv2"), &s.cv2, hw)
     }
 
-    fn backbone(&mut self, name: &str, b: &Backbone, hw: [usize; 2]) -> [[usize; 2]; 3] {
-        let mut x = self.conv(&format!("{name}.stem"), &b.stem, hw);
-        let mut outs = Vec::new();
-        for (i, st) in b.stages.iter().enumerate() {
-            x = self.spatial(&format!("{name}.stages.{i}.down"), &st.down, x);
-            x = self.c3(&format!("{name}.stages.{i}.c3"), &st.c3, x);
-            outs.push(x);
-        }
-        let p5 = self.sppf(&format!("{name}.sppf"), &b.sppf, x);
-        [outs[1], outs[2], p5]
-    }
-
-    fn neck(
-        &mut self,
-        name: &str,
-        n: &Neck,
-        p3: [usize; 2],
-        p4: [usize; 2],
-        p5: [usize; 2],
-    ) -> [[usize; 2]; 3] {
-        let up = |hw: [usize; 2]| [hw[0] * 2, hw[1] * 2];
-        let l5 = self.conv(&format!("{name}.lat5"), &n.lat5, p5);
-        debug_assert_eq!(up(l5), p4);
-        let t4 = self.c3(&format!("{name}.td4"), &n.td4, p4);
-        let l4 = self.conv(&format!("{name}.lat4"), &n.lat4, t4);
-        debug_assert_eq!(up(l4), p3);
-        let o3 = self.c3(&format!("{name}.out3"), &n.out3, p3);
-        let d3 = self.spatial(&format!("{name}.down3"), &n.down3, o3);
-        let o4 = self.c3(&format!("{name}.out4"), &n.out4, d3);
-        let d4 = self.spatial(&format!("{name}.down4"), &n.down4, o4);
-        let o5 = self.c3(&format!("{name}.out5"), &n.out5, d4);
-        [o3, o4, o5]
-    }
-
     fn head(&mut self, name: &str, h: &Head, ins: [[usize; 2]; 3]) {
         for (i, (lh, hw)) in h.levels.iter().zip(ins).enumerate() {
             let name = format!("{name}.levels.{i}");
@@ -264,6 +231,44 @@ impl Profiler {
                 }
             }
         }
+    }
+}
+
+/// The count walks the wiring with output sizes for activations: the channels come from the
+/// weights, and a join takes the size of its finer input.
+impl Blocks<Modules> for Profiler {
+    type X = [usize; 2];
+    type E = Infallible;
+
+    fn conv(&mut self, name: &str, l: &Conv, hw: [usize; 2]) -> Result<[usize; 2], Infallible> {
+        Ok(Profiler::conv(self, name, l, hw))
+    }
+    fn spatial(
+        &mut self,
+        name: &str,
+        l: &Spatial,
+        hw: [usize; 2],
+    ) -> Result<[usize; 2], Infallible> {
+        Ok(Profiler::spatial(self, name, l, hw))
+    }
+    fn c3(&mut self, name: &str, l: &C3, hw: [usize; 2]) -> Result<[usize; 2], Infallible> {
+        Ok(Profiler::c3(self, name, l, hw))
+    }
+    fn sppf(&mut self, name: &str, l: &Sppf, hw: [usize; 2]) -> Result<[usize; 2], Infallible> {
+        Ok(Profiler::sppf(self, name, l, hw))
+    }
+    fn up_cat(
+        &mut self,
+        _: &str,
+        coarse: [usize; 2],
+        fine: [usize; 2],
+    ) -> Result<[usize; 2], Infallible> {
+        debug_assert_eq!(coarse.map(|s| 2 * s), fine);
+        Ok(fine)
+    }
+    fn cat(&mut self, _: &str, a: [usize; 2], b: [usize; 2]) -> Result<[usize; 2], Infallible> {
+        debug_assert_eq!(a, b);
+        Ok(a)
     }
 }
 

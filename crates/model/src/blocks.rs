@@ -240,6 +240,45 @@ pub fn upsample2(x: Tensor<4>) -> Tensor<4> {
     )
 }
 
+/// The burn modules: a block [`Family`], and its evaluator of the wiring (infallible).
+pub struct Modules;
+
+impl Family for Modules {
+    type Conv = Conv;
+    type Spatial = Spatial;
+    type C3 = C3;
+    type Sppf = Sppf;
+}
+
+impl Blocks<Modules> for Modules {
+    type X = Tensor<4>;
+    type E = std::convert::Infallible;
+
+    fn conv(&mut self, _: &str, l: &Conv, x: Tensor<4>) -> Result<Tensor<4>, Self::E> {
+        Ok(l.forward(x))
+    }
+    fn spatial(&mut self, _: &str, l: &Spatial, x: Tensor<4>) -> Result<Tensor<4>, Self::E> {
+        Ok(l.forward(x))
+    }
+    fn c3(&mut self, _: &str, l: &C3, x: Tensor<4>) -> Result<Tensor<4>, Self::E> {
+        Ok(l.forward(x))
+    }
+    fn sppf(&mut self, _: &str, l: &Sppf, x: Tensor<4>) -> Result<Tensor<4>, Self::E> {
+        Ok(l.forward(x))
+    }
+    fn up_cat(
+        &mut self,
+        _: &str,
+        coarse: Tensor<4>,
+        fine: Tensor<4>,
+    ) -> Result<Tensor<4>, Self::E> {
+        Ok(Tensor::cat(vec![upsample2(coarse), fine], 1))
+    }
+    fn cat(&mut self, _: &str, a: Tensor<4>, b: Tensor<4>) -> Result<Tensor<4>, Self::E> {
+        Ok(Tensor::cat(vec![a, b], 1))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,44 +346,5 @@ mod tests {
         assert!(Bottleneck::new(8, 8, true, false, &d).add);
         assert!(!Bottleneck::new(8, 8, false, false, &d).add);
         assert!(!Bottleneck::new(8, 16, true, false, &d).add);
-    }
-}
-
-/// The burn modules: a block [`Family`], and its evaluator of the wiring (infallible).
-pub struct Modules;
-
-impl Family for Modules {
-    type Conv = Conv;
-    type Spatial = Spatial;
-    type C3 = C3;
-    type Sppf = Sppf;
-}
-
-impl Blocks<Modules> for Modules {
-    type X = Tensor<4>;
-    type E = std::convert::Infallible;
-
-    fn conv(&mut self, _: &str, l: &Conv, x: Tensor<4>) -> Result<Tensor<4>, Self::E> {
-        Ok(l.forward(x))
-    }
-    fn spatial(&mut self, _: &str, l: &Spatial, x: Tensor<4>) -> Result<Tensor<4>, Self::E> {
-        Ok(l.forward(x))
-    }
-    fn c3(&mut self, _: &str, l: &C3, x: Tensor<4>) -> Result<Tensor<4>, Self::E> {
-        Ok(l.forward(x))
-    }
-    fn sppf(&mut self, _: &str, l: &Sppf, x: Tensor<4>) -> Result<Tensor<4>, Self::E> {
-        Ok(l.forward(x))
-    }
-    fn up_cat(
-        &mut self,
-        _: &str,
-        coarse: Tensor<4>,
-        fine: Tensor<4>,
-    ) -> Result<Tensor<4>, Self::E> {
-        Ok(Tensor::cat(vec![upsample2(coarse), fine], 1))
-    }
-    fn cat(&mut self, _: &str, a: Tensor<4>, b: Tensor<4>) -> Result<Tensor<4>, Self::E> {
-        Ok(Tensor::cat(vec![a, b], 1))
     }
 }

@@ -584,11 +584,9 @@ fn box_agreement(reference: &[([f64; 4], f64)], other: &[([f64; 4], f64)]) -> (f
 }
 
 /// A picture of a scene, read back to phase (`--colormap auto`), gives `detect` and
-/// `predict` the detections of the phase raster itself. Drawn with no phase offset the
-/// colours carry the phase to a palette step (2π/256), and the boxes agree to the pixel;
-/// drawn with another offset and the other cycle direction (both arbitrary in pictures) the
-/// phase the model sees differs by a constant and a sign, to which the network is not
-/// exactly invariant: there the bound is the measured one less a margin (docs/results.md).
+/// `predict` the detections of the phase raster itself, whatever phase offset and cycle
+/// direction it was drawn with: the colours carry the phase to a palette step (2π/256), and
+/// the encoding re-references offset and direction (`model::input::reference`).
 #[test]
 fn detect_and_predict_on_a_picture_match_the_phase_raster() {
     let dir = scratch("picture-vs-phase");
@@ -617,26 +615,21 @@ fn detect_and_predict_on_a_picture_match_the_phase_raster() {
     assert!(!phase.is_empty(), "the demo scene has basins");
 
     let exact = render("cyclic", &["--cmap", "cyclic"]);
-    let pic = detect(&exact, "cyclic");
-    let (iou, ds) = box_agreement(&phase, &pic);
-    assert!(
-        pic.len() == phase.len() && iou >= 0.95 && ds <= 0.02,
-        "detect on the picture: {} boxes vs {}, worst IoU {iou:.3}, score change {ds:.3}",
-        pic.len(),
-        phase.len()
-    );
-
     let turned = render("jet", &["--cmap", "jet", "--offset", "1.3", "--reverse"]);
-    let pic = detect(&turned, "jet");
-    let (iou, ds) = box_agreement(&phase, &pic);
-    assert!(
-        pic.len().abs_diff(phase.len()) <= 1
-            && iou >= PICTURE_OFFSET_MIN_IOU
-            && ds <= PICTURE_OFFSET_MAX_SCORE_CHANGE,
-        "detect on a turned jet picture: {} boxes vs {}, worst IoU {iou:.3}, score change {ds:.3}",
-        pic.len(),
-        phase.len()
-    );
+    for (pic, what) in [
+        (&exact, "cyclic"),
+        (&turned, "jet, offset 1.3 rad, reversed"),
+    ] {
+        let boxes = detect(pic, &format!("detect-{}", what.len()));
+        let (iou, ds) = box_agreement(&phase, &boxes);
+        eprintln!("detect, {what}: worst IoU {iou:.3}, score change {ds:.3}");
+        assert!(
+            boxes.len() == phase.len() && iou >= PICTURE_MIN_IOU && ds <= PICTURE_MAX_SCORE_CHANGE,
+            "detect on the {what} picture: {} boxes vs {}, worst IoU {iou:.3}, score change {ds:.3}",
+            boxes.len(),
+            phase.len()
+        );
+    }
 
     let predict = |input: &Path, out: &str| {
         let out = dir.join(out);
@@ -653,19 +646,27 @@ fn detect_and_predict_on_a_picture_match_the_phase_raster() {
         coco_boxes(&out.join("results.json"))
     };
     let phase = predict(&demo, "predict-phase");
-    let pic = predict(&exact, "predict-cyclic");
-    let (iou, ds) = box_agreement(&phase, &pic);
-    assert!(
-        !phase.is_empty() && pic.len() == phase.len() && iou >= 0.95 && ds <= 0.02,
-        "predict on the picture: {} boxes vs {}, worst IoU {iou:.3}, score change {ds:.3}",
-        pic.len(),
-        phase.len()
-    );
+    assert!(!phase.is_empty(), "predict finds the demo scene's basins");
+    for (pic, what) in [
+        (&exact, "cyclic"),
+        (&turned, "jet, offset 1.3 rad, reversed"),
+    ] {
+        let boxes = predict(pic, &format!("predict-{}", what.len()));
+        let (iou, ds) = box_agreement(&phase, &boxes);
+        eprintln!("predict, {what}: worst IoU {iou:.3}, score change {ds:.3}");
+        assert!(
+            boxes.len() == phase.len() && iou >= PICTURE_MIN_IOU && ds <= PICTURE_MAX_SCORE_CHANGE,
+            "predict on the {what} picture: {} boxes vs {}, worst IoU {iou:.3}, score change {ds:.3}",
+            boxes.len(),
+            phase.len()
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The bundled model on the demo scene drawn in jet with offset 1.3 rad and the cycle
-/// reversed, against the phase raster: measured worst IoU 0.82 and score change 0.11 (offset
-/// 1.3 rad alone, in four colormaps: 0.71 and 0.13).
-const PICTURE_OFFSET_MIN_IOU: f64 = 0.55;
-const PICTURE_OFFSET_MAX_SCORE_CHANGE: f64 = 0.25;
+/// The bundled model on the demo scene drawn as a picture against the phase raster, worst IoU
+/// and score change measured: detect 0.999 / 0.000 (cyclic, no offset) and 0.996 / 0.002
+/// (jet, offset 1.3 rad, reversed); predict 0.998 / 0.001 and 0.994 / 0.004. Before the
+/// encoding re-referenced the phase, the turned jet picture gave 0.82 / 0.11.
+const PICTURE_MIN_IOU: f64 = 0.95;
+const PICTURE_MAX_SCORE_CHANGE: f64 = 0.02;

@@ -4,9 +4,12 @@
 use crate::ModelError;
 use crate::config::InputKind;
 
-/// cos φ, sin φ, coherence as `[3, H, W]` planes. Pixels whose phase is not finite (no-data)
-/// become (0, 0, 0): no direction and no coherence. `coherence` of `None` means 1 everywhere
-/// valid; coherence values are clamped to [0, 1] (NaN → 0).
+/// cos φ', sin φ', coherence as `[3, H, W]` planes, where φ' is the wrapped phase re-referenced
+/// by [`reference`]: an interferogram's phase offset and cycle direction are arbitrary (a
+/// reference point, a processor's sign convention, a picture's colormap), so the encoding does
+/// not depend on them. Pixels whose phase is not finite (no-data) become (0, 0, 0): no
+/// direction and no coherence. `coherence` of `None` means 1 everywhere valid; coherence
+/// values are clamped to [0, 1] (NaN → 0).
 pub fn encode_phase(
     phase: &[f32],
     coherence: Option<&[f32]>,
@@ -35,7 +38,39 @@ pub fn encode_phase(
             None => 1.0,
         };
     }
+    reference(cos, sin);
     Ok(out)
+}
+
+/// Re-references unit phasors (cos φ, sin φ) in place, no-data being (0, 0): rotates them so
+/// their sum points along φ = 0, then conjugates them when Σ sin 2φ' < 0. A constant offset
+/// and a conjugation of the input give the same result (up to rounding, and except where the
+/// sum or Σ sin 2φ' is zero to rounding, where the input's offset or direction is kept).
+/// Only the phase decides, not the coherence: a picture has none, its raster may.
+pub fn reference(cos: &mut [f32], sin: &mut [f32]) {
+    let (mut sc, mut ss) = (0.0f64, 0.0f64);
+    for (c, s) in cos.iter().zip(sin.iter()) {
+        sc += f64::from(*c);
+        ss += f64::from(*s);
+    }
+    let norm = sc.hypot(ss);
+    let (rc, rs) = if norm > 0.0 {
+        ((sc / norm) as f32, (ss / norm) as f32)
+    } else {
+        (1.0, 0.0)
+    };
+    let mut sin2 = 0.0f64;
+    for (c, s) in cos.iter_mut().zip(sin.iter_mut()) {
+        // (c + i s) · (rc − i rs): the phase minus the sum's direction.
+        let (c2, s2) = (*c * rc + *s * rs, *s * rc - *c * rs);
+        *c = c2;
+        *s = s2;
+        sin2 += f64::from(2.0 * s2 * c2);
+    }
+    // A sum of rounding size is a tie: keep the input's direction.
+    if sin2 < -1e-5 * cos.len() as f64 {
+        sin.iter_mut().for_each(|s| *s = -*s);
+    }
 }
 
 /// Interleaved 8-bit RGB to `[3, H, W]` planes of value / 255.
@@ -87,12 +122,14 @@ mod tests {
 
     #[test]
     fn phase_planes_are_cos_sin_coherence() {
+        // The phasors sum to (0, 1): re-referenced by −π/2 the phases are −π/2, 0, π/2, and
+        // Σ sin 2φ' = 0 keeps the direction.
         let phase = [0.0, FRAC_PI_2, PI, f32::NAN];
         let coh = [0.5, 2.0, f32::NAN, 0.9];
         let x = encode_phase(&phase, Some(&coh), 2, 2).expect("sizes match");
         let want = [
-            1.0, 0.0, -1.0, 0.0, // cos
-            0.0, 1.0, 0.0, 0.0, // sin
+            0.0, 1.0, 0.0, 0.0, // cos
+            -1.0, 0.0, 1.0, 0.0, // sin
             0.5, 1.0, 0.0, 0.0, // coherence: clamped, NaN → 0, no-data → 0
         ];
         for (a, b) in x.iter().zip(want) {
@@ -100,6 +137,67 @@ mod tests {
         }
         let x = encode_phase(&phase, None, 2, 2).expect("sizes match");
         assert_eq!(&x[8..], &[1.0, 1.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn a_hand_case_is_rotated_then_conjugated() {
+        // Phases symmetric about 0.1: the sum points along 0.1.
+        let a = 0.8f32;
+        let phase = [0.1, 0.1 + a, 0.1 - a];
+        let x = encode_phase(&phase, None, 3, 1).expect("sizes match");
+        // φ' = 0, a, −a; Σ sin 2φ' = 0: a tie, the direction is kept.
+        for (i, want) in [0.0, a, -a].into_iter().enumerate() {
+            assert!((x[i] - want.cos()).abs() < 1e-6 && (x[3 + i] - want.sin()).abs() < 1e-6);
+        }
+        // Phases 0, 1, −0.5 (sum along θ); after rotation Σ sin 2φ' < 0 flips the sign.
+        let phase = [0.0f32, 1.0, -0.5];
+        let theta = (0.0f32.sin() + 1.0f32.sin() + (-0.5f32).sin())
+            .atan2(0.0f32.cos() + 1.0f32.cos() + (-0.5f32).cos());
+        let rotated: Vec<f32> = phase.iter().map(|p| p - theta).collect();
+        let s2: f32 = rotated.iter().map(|p| (2.0 * p).sin()).sum();
+        let sign = if s2 < 0.0 { -1.0 } else { 1.0 };
+        let x = encode_phase(&phase, None, 3, 1).expect("sizes match");
+        for (i, p) in rotated.iter().enumerate() {
+            assert!((x[i] - p.cos()).abs() < 1e-6, "{x:?}");
+            assert!((x[3 + i] - sign * p.sin()).abs() < 1e-6, "{x:?}");
+        }
+    }
+
+    /// Any offset and either direction of the same interferogram encode alike.
+    #[test]
+    fn offset_and_direction_do_not_change_the_encoding() {
+        let (w, h) = (37, 23);
+        let phase: Vec<f32> = (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                let r2 = (x - 15.0).powi(2) + (y - 9.0).powi(2);
+                if i % 17 == 3 {
+                    f32::NAN
+                } else {
+                    6.0 * (-r2 / 60.0).exp() + 0.02 * x
+                }
+            })
+            .collect();
+        let base = encode_phase(&phase, None, w, h).expect("sizes match");
+        for (offset, sign) in [(1.3f32, 1.0f32), (-2.9, -1.0), (0.0, -1.0), (4.0, 1.0)] {
+            let moved: Vec<f32> = phase
+                .iter()
+                .map(|p| {
+                    let v = sign * p + offset;
+                    v - 2.0 * PI * ((v + PI) / (2.0 * PI)).floor()
+                })
+                .collect();
+            let x = encode_phase(&moved, None, w, h).expect("sizes match");
+            let worst = x
+                .iter()
+                .zip(&base)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(
+                worst < 1e-4,
+                "offset {offset}, sign {sign}: max difference {worst}"
+            );
+        }
     }
 
     #[test]

@@ -4,13 +4,13 @@
 use std::path::Path;
 
 use model::InputKind;
-use raster::{GeoInfo, Raster};
+use raster::{GeoInfo, Pixels, Raster};
 
 use crate::InputError;
 use crate::coherence;
 use crate::filter::goldstein_phase;
 use crate::phase::{PhaseReading, masked_phase};
-use crate::picture::invert_picture;
+use crate::picture::invert_samples;
 use crate::planes::{Planes, rgb_planes};
 use crate::spec::{InputSpec, Kind, is_picture_file};
 
@@ -25,6 +25,8 @@ pub struct Image {
     /// For a picture read back to phase: which colormap, how well it fitted.
     pub inversion: Option<String>,
     pub geo: Option<GeoInfo>,
+    /// A picture's own colours (interleaved RGB), to draw on; `None` for rasters.
+    pub picture: Option<Vec<u8>>,
 }
 
 impl Image {
@@ -63,10 +65,20 @@ pub fn load_image(
     model: InputKind,
 ) -> Result<Image, InputError> {
     let picture_file = is_picture_file(path) && matches!(spec.kind, Kind::Auto | Kind::Picture);
-    let raster = if picture_file {
-        raster::read_picture(path)?
+    // A picture is decoded once: its samples (alpha included) feed the inversion.
+    let (raster, samples) = if picture_file {
+        let (width, height, channels, samples) = raster::read_picture_rgba(path)?;
+        let raster = Raster {
+            width,
+            height,
+            bands: 3,
+            pixels: Pixels::U8(raster::rgb_of(&samples, channels)),
+            geo: None,
+            nodata: None,
+        };
+        (raster, Some((channels, samples)))
     } else {
-        raster::read_any_with(path, &spec.read_options())?
+        (raster::read_any_with(path, &spec.read_options())?, None)
     };
     let kind = spec.kind.resolve(path, &raster.pixels);
     let (width, height) = (raster.width, raster.height);
@@ -75,7 +87,12 @@ pub fn load_image(
     let planes = match data_input(kind, model) {
         InputKind::Rgb => Planes::Rgb(rgb_planes(&raster, path)?),
         InputKind::Phase if kind == Kind::Picture => {
-            let inv = invert_picture(path, &spec.colormap)?;
+            let inv = match &samples {
+                Some((channels, samples)) => {
+                    invert_samples(width, height, *channels, samples, &spec.colormap, path)?
+                }
+                None => crate::picture::invert_picture(path, &spec.colormap)?,
+            };
             inversion = Some(inv.summary());
             phase_planes(inv.phase, coherence, path, (width, height), spec)?
         }
@@ -85,6 +102,10 @@ pub fn load_image(
             phase_planes(phase, coherence, path, (width, height), spec)?
         }
     };
+    let picture = match (kind, raster.pixels) {
+        (Kind::Picture, Pixels::U8(rgb)) if raster.bands == 3 => Some(rgb),
+        _ => None,
+    };
     Ok(Image {
         width,
         height,
@@ -92,6 +113,7 @@ pub fn load_image(
         kind,
         inversion,
         geo: raster.geo,
+        picture,
     })
 }
 
@@ -168,7 +190,11 @@ mod tests {
         raster::write_png_rgb(&png, pw, ph, &rgb).expect("png");
         let colours = load_image(&png, None, &spec, InputKind::Rgb).expect("colours");
         assert!(matches!(colours.planes, Planes::Rgb(_)) && colours.inversion.is_none());
+        assert_eq!(colours.picture.as_deref(), Some(rgb.as_slice()));
         let phase = load_image(&png, None, &spec, InputKind::Phase).expect("phase");
+        // The colours to draw on come with the phase, from the one decoding.
+        assert_eq!(phase.picture.as_deref(), Some(rgb.as_slice()));
+        assert!(img.picture.is_none(), "a raster has no picture of its own");
         let Planes::Phase { phase, coherence } = phase.planes else {
             panic!("a phase model reads pictures as phase");
         };

@@ -104,11 +104,25 @@ impl Inverted {
 /// Reads the picture at `path` and inverts it with `spec`.
 pub fn invert_picture(path: &Path, spec: &ColormapSpec) -> Result<Inverted, InputError> {
     let (w, h, channels, data) = raster::read_picture_rgba(path)?;
-    let pixels = Pixels::new(&data, channels, w, h).map_err(|e| InputError::insar(path, e))?;
+    invert_samples(w, h, channels, &data, spec, path)
+}
+
+/// Inverts a picture already read (`raster::read_picture_rgba`'s samples of the file at
+/// `path`, named in errors) with `spec`.
+pub fn invert_samples(
+    width: usize,
+    height: usize,
+    channels: usize,
+    samples: &[u8],
+    spec: &ColormapSpec,
+    path: &Path,
+) -> Result<Inverted, InputError> {
+    let pixels =
+        Pixels::new(samples, channels, width, height).map_err(|e| InputError::insar(path, e))?;
     let (palette, fit) = palette_for(spec, &pixels, path)?;
     Ok(Inverted {
-        width: w,
-        height: h,
+        width,
+        height,
         phase: invert::invert(&pixels, &palette, DEFAULT_TOLERANCE),
         palette: palette.name,
         fit,

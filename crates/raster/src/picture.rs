@@ -89,26 +89,27 @@ pub fn write_jpeg_rgb(
 /// A PNG or JPEG picture as 8-bit RGB (3 bands); gray and palette pictures are expanded,
 /// alpha is dropped.
 pub fn read_picture(path: &Path) -> Result<Raster, RasterError> {
-    let pic_err = |cause| RasterError::Picture {
-        path: path.to_path_buf(),
-        cause,
-    };
-    let img = image::ImageReader::open(path)
-        .map_err(|e| RasterError::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| RasterError::io(path, e))?
-        .decode()
-        .map_err(pic_err)?
-        .into_rgb8();
-    let (w, h) = img.dimensions();
+    let (width, height, channels, samples) = read_picture_rgba(path)?;
     Ok(Raster {
-        width: w as usize,
-        height: h as usize,
+        width,
+        height,
         bands: 3,
-        pixels: Pixels::U8(img.into_raw()),
+        pixels: Pixels::U8(rgb_of(&samples, channels)),
         geo: None,
         nodata: None,
     })
+}
+
+/// The RGB of interleaved RGB (`channels` 3) or RGBA (4) samples, alpha dropped as the
+/// `image` crate's RGBA → RGB conversion does.
+pub fn rgb_of(samples: &[u8], channels: usize) -> Vec<u8> {
+    if channels == 3 {
+        return samples.to_vec();
+    }
+    samples
+        .chunks_exact(channels.max(1))
+        .flat_map(|px| px.iter().take(3).copied())
+        .collect()
 }
 
 /// A PNG or JPEG picture as interleaved 8-bit samples with its channel count: 4 (RGBA) when
@@ -199,7 +200,18 @@ mod tests {
         img.save(&p).unwrap();
         let (w, h, c, v) = read_picture_rgba(&p).unwrap();
         assert_eq!((w, h, c), (3, 2, 4));
-        assert_eq!(v, img.into_raw());
+        assert_eq!(v, img.clone().into_raw());
+        // read_picture drops the alpha, as the image crate's own RGB conversion does.
+        let Pixels::U8(rgb) = read_picture(&p).unwrap().pixels else {
+            panic!("8-bit RGB")
+        };
+        assert_eq!(
+            rgb,
+            image::DynamicImage::ImageRgba8(img.clone())
+                .into_rgb8()
+                .into_raw()
+        );
+        assert_eq!(rgb_of(&v, 4), rgb);
         let q = dir.path().join("b.png");
         write_png_rgb(&q, 2, 1, &[1, 2, 3, 4, 5, 6]).unwrap();
         assert_eq!(

@@ -11,12 +11,11 @@ use detect_core::labels::{CocoDataset, CocoImage, CocoResult};
 use indicatif::{ProgressBar, ProgressStyle};
 use input::image::{data_input, kind_by_name};
 use input::picture::{COLORMAP_HELP, ColormapSpec};
-use input::{InputSpec, Kind, Planes, coherence, defaults, load_image, pad_to_stride};
+use input::{InputSpec, Planes, coherence, defaults, load_image, pad_to_stride};
 use insar::Colormap;
 use model::draw::draw_rect;
 use model::weights::load_weights;
 use model::{InputKind, PredictParams, Predictor};
-use raster::Pixels;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -237,15 +236,15 @@ fn list_inputs(input: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// One input read through the input crate, encoded and padded, with what to draw on: the
 /// picture itself, or the phase drawn in the cyclic colormap.
 fn load_item(path: &Path, model_input: InputKind, spec: &InputSpec) -> anyhow::Result<Item> {
-    let image = load_image(path, coherence::beside(path).as_deref(), spec, model_input)
+    let mut image = load_image(path, coherence::beside(path).as_deref(), spec, model_input)
         .with_context(|| format!("reading {}", path.display()))?;
     let (width, height) = (image.width, image.height);
-    let picture = match (&image.planes, image.kind) {
-        (_, Kind::Picture) => picture_rgb(path)?,
-        (Planes::Phase { phase, .. }, _) => {
+    let picture = match (image.picture.take(), &image.planes) {
+        (Some(rgb), _) => rgb,
+        (None, Planes::Phase { phase, .. }) => {
             insar::render_phase(phase, width, height, Colormap::Cyclic, 0.0, false)
         }
-        (Planes::Rgb(_), _) => bail!(
+        (None, Planes::Rgb(_)) => bail!(
             "{}: colours from a raster that is no picture",
             path.display()
         ),
@@ -259,14 +258,6 @@ fn load_item(path: &Path, model_input: InputKind, spec: &InputSpec) -> anyhow::R
         padded,
         picture,
     })
-}
-
-fn picture_rgb(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let r = raster::read_picture(path).with_context(|| format!("reading {}", path.display()))?;
-    let Pixels::U8(rgb) = r.pixels else {
-        bail!("{}: expected 8-bit RGB pixels", path.display());
-    };
-    Ok(rgb)
 }
 
 fn write_annotated(out: &Path, it: &mut Item, dets: &[Detection]) -> anyhow::Result<()> {

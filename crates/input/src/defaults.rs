@@ -11,6 +11,10 @@ use model::{PredictParams, WeightsHeader};
 /// Neighbouring scene tiles overlap by this many pixels: about the largest basin expected.
 pub const TILE_OVERLAP: usize = 160;
 
+/// Largest side of the windows a scene is run in (pixels; 0: the model's tiles, as the paper
+/// cut scenes).
+pub const WINDOW: usize = 0;
+
 /// Post-processing with the given score and NMS IoU thresholds.
 pub fn predict_params(score: f64, iou: f64) -> PredictParams {
     PredictParams {

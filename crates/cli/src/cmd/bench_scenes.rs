@@ -41,6 +41,9 @@ pub struct Args {
     /// Folder for the simulated scenes (default: a temporary one, removed afterwards).
     #[arg(long)]
     pub scratch: Option<PathBuf>,
+    /// Largest window side the scenes run in, as `detect --window` (0: the model's tiles).
+    #[arg(long, default_value_t = input::defaults::WINDOW)]
+    pub window: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -50,6 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| detect::bundled(detect::DEFAULT_WEIGHTS));
     let mut dargs = detect::default_args();
     dargs.score = args.score;
+    dargs.window = args.window;
     let model = detect::load_model(&weights, &dargs, Some(LOW_SCORE))?;
     let (score, why) = detect::score_threshold(args.score, &model.header);
     let dir = scratch(args.scratch.as_deref(), "bench-scenes");

@@ -37,6 +37,9 @@ pub struct Args {
     /// Folder for the simulated scenes (default: a temporary one, removed afterwards).
     #[arg(long)]
     pub scratch: Option<PathBuf>,
+    /// Largest window side the scenes run in, as `detect --window` (0: the model's tiles).
+    #[arg(long, default_value_t = input::defaults::WINDOW)]
+    pub window: usize,
 }
 
 /// Thresholds tried: 0.05, 0.06, …, 0.95.
@@ -56,7 +59,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     anyhow::ensure!(args.scenes > 0, "--scenes must be at least 1");
-    let dargs = detect::default_args();
+    let mut dargs = detect::default_args();
+    dargs.window = args.window;
     let model = detect::load_model(&weights, &dargs, Some(LOW_SCORE))?;
     let dir = scratch(args.scratch.as_deref(), "calibrate");
     let mut scored = Vec::new();

@@ -71,7 +71,15 @@ pub struct Args {
     /// NMS IoU threshold, within tiles and across them.
     #[arg(long, default_value_t = defaults::NMS_IOU)]
     pub iou: f64,
-    /// Tiles per forward pass.
+    /// Largest side in pixels (a multiple of 32) of the windows the network runs on. It is
+    /// fully convolutional, so a scene can run in a few large windows that overlap only where
+    /// they meet, instead of a grid of model-sized tiles that overlap everywhere; the side is
+    /// chosen up to this to cover the scene with the least area. 0: the model's own tile
+    /// (416), as the paper cut scenes.
+    #[arg(long, default_value_t = defaults::WINDOW)]
+    pub window: usize,
+    /// Tiles per forward pass (with `--window`: as many windows as hold as many pixels, at
+    /// least one).
     #[arg(long, default_value_t = 4)]
     pub batch: usize,
     /// Goldstein-filter each tile (α) before detection, for unfiltered inputs; 0 = off.
@@ -236,8 +244,9 @@ pub fn detect_tiles_of(
         .check_input(data_kind)
         .with_context(|| format!("model {} on scene {}", weights.display(), scene.display()))?;
 
-    let plan = TilePlan::new(source.width(), source.height(), tile, args.overlap)
-        .context("planning tiles")?;
+    let plan = plan_for(source.width(), source.height(), tile, args)?;
+    let tile = plan.tile;
+    let batch = (args.batch.saturating_mul(model.header.config.tile.pow(2)) / tile.pow(2)).max(1);
     let bar = if progress {
         ProgressBar::new(plan.len() as u64)
     } else {
@@ -261,7 +270,7 @@ pub fn detect_tiles_of(
         Ok(dets)
     };
     let geo = source.geo().copied();
-    let tiles = detect_tiles(&mut source, &plan, args.batch, detector)
+    let tiles = detect_tiles(&mut source, &plan, batch, detector)
         .with_context(|| format!("detecting basins in {}", scene.display()))?;
     bar.finish_and_clear();
     Ok(SceneTiles {
@@ -270,6 +279,23 @@ pub fn detect_tiles_of(
         geo,
         secs: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The tiles of a `width` × `height` scene for a model of input `tile`: its own tiles, or
+/// windows up to `args.window` (a multiple of the coarsest stride, at least the tile).
+fn plan_for(width: usize, height: usize, tile: usize, args: &Args) -> Result<TilePlan> {
+    if args.window == 0 {
+        return TilePlan::new(width, height, tile, args.overlap).context("planning tiles");
+    }
+    let stride = model::config::MAX_STRIDE;
+    if args.window < tile || !args.window.is_multiple_of(stride) {
+        bail!(
+            "--window {} must be 0 or a multiple of {stride} no smaller than the model's tile {tile}",
+            args.window
+        );
+    }
+    TilePlan::windows(width, height, [tile, args.window], args.overlap, stride)
+        .context("planning windows")
 }
 
 /// The options `detect` has when given only a scene: what benchmarks and calibration run.

@@ -670,3 +670,32 @@ fn detect_and_predict_on_a_picture_match_the_phase_raster() {
 /// encoding re-referenced the phase, the turned jet picture gave 0.82 / 0.11.
 const PICTURE_MIN_IOU: f64 = 0.95;
 const PICTURE_MAX_SCORE_CHANGE: f64 = 0.02;
+
+/// An error, not a panic (exit status 101) nor an abort: the message is in stderr.
+fn refused(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success() && out.status.code().is_some_and(|c| c != 101),
+        "expected a clean refusal, got {:?}: {stderr}",
+        out.status
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// `detect --goldstein 2` once panicked inside the filter; strengths and window sides are
+/// now refused with their ranges before any work starts.
+#[test]
+fn out_of_range_arguments_are_refused_with_their_range() {
+    for g in ["2", "-0.5", "inf", "NaN"] {
+        let e = refused(bin().arg("detect").arg(format!("--goldstein={g}")));
+        assert!(e.contains("[0, 1]"), "--goldstein {g}: {e}");
+    }
+    let e = refused(bin().args(["phase", "filter", "x.tif", "-o", "y.tif", "--alpha", "1.5"]));
+    assert!(e.contains("[0, 1]"), "{e}");
+    for w in ["500", "100"] {
+        let e = refused(bin().args(["detect", "--window", w]));
+        assert!(e.contains("multiple of 32"), "--window {w}: {e}");
+    }
+}

@@ -102,7 +102,7 @@ pub fn encode_tile(t: &TileData, kind: InputKind, goldstein: f32) -> Result<Vec<
     let s = t.tile.size;
     let mut planes = tile_planes(t, kind);
     if let (Planes::Phase { phase, .. }, true) = (&mut planes, goldstein > 0.0) {
-        *phase = goldstein_phase(phase, s, s, goldstein);
+        *phase = goldstein_phase(phase, s, s, goldstein)?;
     }
     encode(&planes, s, s)
 }

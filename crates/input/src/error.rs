@@ -29,6 +29,8 @@ pub enum InputError {
     },
     #[error(transparent)]
     Encode(#[from] model::ModelError),
+    #[error("Goldstein filter: {0}")]
+    Filter(#[from] insar::InsarError),
 }
 
 impl InputError {

@@ -141,6 +141,7 @@ fn phase_planes(
 ) -> Result<Planes, InputError> {
     let phase = if spec.goldstein > 0.0 {
         goldstein_phase(&phase, size.0, size.1, spec.goldstein)
+            .map_err(|e| InputError::insar(path, e))?
     } else {
         phase
     };

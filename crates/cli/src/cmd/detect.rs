@@ -82,8 +82,9 @@ pub struct Args {
     /// least one).
     #[arg(long, default_value_t = 4)]
     pub batch: usize,
-    /// Goldstein-filter each tile (α) before detection, for unfiltered inputs; 0 = off.
-    #[arg(long, default_value_t = 0.0)]
+    /// Goldstein-filter each tile with strength α in [0, 1] before detection, for unfiltered
+    /// inputs; 0 = off.
+    #[arg(long, default_value_t = 0.0, value_parser = super::unit_interval)]
     pub goldstein: f32,
     /// Width of a GAMMA raw raster when no `.par` lies beside it.
     #[arg(long)]

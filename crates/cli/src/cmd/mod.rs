@@ -19,6 +19,19 @@ pub mod train;
 use anyhow::Context;
 use std::path::Path;
 
+/// A clap value parser for a strength in [0, 1] (Goldstein's α), so a bad value is refused
+/// with its range before any work starts.
+pub fn unit_interval(s: &str) -> Result<f32, String> {
+    let v: f32 = s
+        .parse()
+        .map_err(|e| format!("{s:?} is not a number: {e}"))?;
+    if v.is_finite() && (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{s} is outside [0, 1]"))
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file beside it and a rename, so a reader
 /// never sees half a file and an interrupted run leaves the old one whole.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -58,8 +58,8 @@ struct FilterArgs {
     /// Output GeoTIFF, same kind as the input (CFloat32 or Float32 phase).
     #[arg(short, long)]
     output: PathBuf,
-    /// Filter strength: 0 leaves the data unchanged, 1 is the strongest.
-    #[arg(long, default_value_t = GoldsteinParams::default().alpha)]
+    /// Filter strength in [0, 1]: 0 leaves the data unchanged, 1 is the strongest.
+    #[arg(long, default_value_t = GoldsteinParams::default().alpha, value_parser = super::unit_interval)]
     alpha: f32,
     /// FFT window size in pixels.
     #[arg(long, default_value_t = GoldsteinParams::default().patch)]

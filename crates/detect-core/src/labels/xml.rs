@@ -23,12 +23,17 @@ impl Element {
     }
 }
 
+/// Deepest nesting accepted: a VOC annotation nests four deep (annotation, object, bndbox,
+/// xmin); a bound keeps a crafted file from exhausting the stack or the time.
+pub(crate) const MAX_DEPTH: usize = 64;
+
 /// Parses `text` into its root element. Errors are `(line, message)`.
 pub(crate) fn parse(text: &str) -> Result<Element, (usize, String)> {
     let mut reader = Reader::from_str(text);
     // No trimming by the reader: it would trim each piece of text around an entity
     // (`x &amp; y` would become `x&y`). Whole element texts are trimmed when they close.
-    let line_at = |pos: u64| line_of(text, pos as usize);
+    let lines = std::cell::RefCell::new(Lines::new(text));
+    let line_at = |pos: u64| lines.borrow_mut().at(pos as usize);
     let mut stack: Vec<Element> = vec![Element::default()];
     loop {
         let event = reader.read_event().map_err(|e| {
@@ -41,6 +46,12 @@ pub(crate) fn parse(text: &str) -> Result<Element, (usize, String)> {
         // a person sees the tag on.
         let start = reader.buffer_position().saturating_sub(1);
         match event {
+            Event::Start(_) if stack.len() > MAX_DEPTH => {
+                return Err((
+                    line_at(start),
+                    format!("elements nested deeper than {MAX_DEPTH}: not an annotation"),
+                ));
+            }
             Event::Start(e) => stack.push(Element {
                 name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
                 line: line_at(start),
@@ -112,11 +123,38 @@ fn append_text(stack: &mut [Element], s: &str) {
 }
 
 fn line_of(text: &str, pos: usize) -> usize {
-    let end = pos.min(text.len());
-    1 + text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
+    Lines::new(text).at(pos)
+}
+
+/// Line numbers of byte positions, counted on from the last one asked (the reader's
+/// positions only grow), so a long file costs one pass, not one per element.
+struct Lines<'a> {
+    text: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text: text.as_bytes(),
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    fn at(&mut self, pos: usize) -> usize {
+        let end = pos.min(self.text.len());
+        if end < self.pos {
+            (self.pos, self.line) = (0, 1);
+        }
+        self.line += self.text[self.pos..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.pos = end;
+        self.line
+    }
 }
 
 /// Escapes text content the way lxml serialises it (`&`, `<`, `>`).
@@ -129,6 +167,28 @@ pub(crate) fn escape_text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 200,000 nested elements once overflowed the stack (a recursive drop).
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let n = 200_000;
+        let text = "<a>".repeat(n) + &"</a>".repeat(n);
+        let (line, msg) = parse(&text).expect_err("too deep");
+        assert_eq!(line, 1);
+        assert!(msg.contains("deeper than 64"), "{msg}");
+        let ok = "<a>".repeat(MAX_DEPTH) + &"</a>".repeat(MAX_DEPTH);
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn line_numbers_count_on_and_back() {
+        let text = "a\nb\nc\n";
+        let mut l = Lines::new(text);
+        assert_eq!(
+            (l.at(0), l.at(2), l.at(5), l.at(2), l.at(100)),
+            (1, 2, 3, 2, 4)
+        );
+    }
 
     #[test]
     fn parses_nested_elements_with_lines_and_entities() {

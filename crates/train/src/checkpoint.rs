@@ -121,11 +121,31 @@ pub fn save_checkpoint<M: Module>(
     std::fs::rename(&tmp, path).map_err(io_err(path))
 }
 
-fn read_section(path: &Path, r: &mut impl Read, name: &str) -> Result<Vec<u8>, CheckpointError> {
+/// Reads one length-prefixed section; `left` is what remains of the file, which bounds the
+/// length a corrupt header may claim (the allocation follows the file, not the header).
+fn read_section(
+    path: &Path,
+    r: &mut impl Read,
+    name: &str,
+    left: &mut u64,
+) -> Result<Vec<u8>, CheckpointError> {
     let mut len = [0u8; 8];
     r.read_exact(&mut len)
         .map_err(|_| format_err(path, format!("truncated before the {name} section")))?;
-    let len = u64::from_le_bytes(len) as usize;
+    *left = left.saturating_sub(8);
+    let claimed = u64::from_le_bytes(len);
+    if claimed > *left {
+        return Err(format_err(
+            path,
+            format!(
+                "the {name} section claims {claimed} bytes but only {left} follow: the file is \
+                 corrupt or cut short"
+            ),
+        ));
+    }
+    *left -= claimed;
+    let len = usize::try_from(claimed)
+        .map_err(|_| format_err(path, format!("the {name} section is too large")))?;
     let mut buf = vec![0u8; len];
     r.read_exact(&mut buf).map_err(|_| {
         format_err(
@@ -139,25 +159,28 @@ fn read_section(path: &Path, r: &mut impl Read, name: &str) -> Result<Vec<u8>, C
 /// Reads a checkpoint written by [`save_checkpoint`].
 pub fn load_checkpoint(path: &Path) -> Result<Checkpoint, CheckpointError> {
     let file = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut left = file.metadata().map_err(io_err(path))?.len();
     let mut r = std::io::BufReader::new(file);
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic).map_err(io_err(path))?;
+    left = left.saturating_sub(8);
     if &magic != MAGIC {
         return Err(format_err(
             path,
             "not a yolo-basin training checkpoint (bad magic)",
         ));
     }
-    let meta = read_section(path, &mut r, "metadata")?;
+    let mut section = |name: &str| read_section(path, &mut r, name, &mut left);
+    let meta = section("metadata")?;
     let meta: CheckpointMeta =
         serde_json::from_slice(&meta).map_err(|e| format_err(path, format!("metadata: {e}")))?;
     let record = |bytes: Vec<u8>, what: &str| {
         ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
             .map_err(|e| format_err(path, format!("{what}: {e}")))
     };
-    let model = record(read_section(path, &mut r, "model")?, "model")?;
-    let optim = Bytes::from_bytes_vec(read_section(path, &mut r, "optimiser")?);
-    let ema_bytes = read_section(path, &mut r, "EMA")?;
+    let model = record(section("model")?, "model")?;
+    let optim = Bytes::from_bytes_vec(section("optimiser")?);
+    let ema_bytes = section("EMA")?;
     let ema = if ema_bytes.is_empty() {
         None
     } else {
@@ -241,5 +264,13 @@ mod tests {
                 .to_string()
                 .contains("magic")
         );
+        // A section length of 2^64 − 1 once made a capacity overflow (an abort): the length
+        // is checked against what the file holds before anything is allocated.
+        let mut corrupt = MAGIC.to_vec();
+        corrupt.extend(u64::MAX.to_le_bytes());
+        corrupt.extend(b"{}");
+        std::fs::write(&path, &corrupt).expect("write");
+        let err = load_checkpoint(&path).err().expect("corrupt").to_string();
+        assert!(err.contains("claims") && err.contains("only 2"), "{err}");
     }
 }

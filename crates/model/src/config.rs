@@ -21,6 +21,9 @@ pub const DEFAULT_ANCHORS: [[f32; 6]; 3] = [
 pub const STRIDES: [usize; 3] = [8, 16, 32];
 /// The coarsest stride: network inputs must be a multiple of it on each side.
 pub const MAX_STRIDE: usize = STRIDES[STRIDES.len() - 1];
+/// Largest training tile a configuration may name (a crafted header's 2^33 overflowed the
+/// sizes computed from it); scenes run larger windows through `detect --window`.
+pub const MAX_TILE: usize = 8192;
 
 /// Anchors per level in the anchor-based head.
 pub const ANCHORS_PER_LEVEL: usize = 3;
@@ -271,9 +274,10 @@ impl ModelConfig {
 
     /// Checks the numbers a network can be built from.
     pub fn validate(&self) -> Result<(), ModelError> {
-        if self.tile == 0 || !self.tile.is_multiple_of(32) {
+        if self.tile == 0 || !self.tile.is_multiple_of(MAX_STRIDE) || self.tile > MAX_TILE {
             return Err(ModelError::Config(format!(
-                "tile size {} must be a positive multiple of 32 (the coarsest stride)",
+                "tile size {} must be a positive multiple of {MAX_STRIDE} (the coarsest \
+                 stride) up to {MAX_TILE}",
                 self.tile
             )));
         }
@@ -342,6 +346,8 @@ mod tests {
         let cfg = ModelConfig::new(Variant::YoloBasin, Scale::S);
         assert!(cfg.validate().is_ok());
         assert!(cfg.clone().with_tile(100).validate().is_err());
+        assert!(cfg.clone().with_tile(1 << 33).validate().is_err());
+        assert!(cfg.clone().with_tile(MAX_TILE).validate().is_ok());
         let mut bad = DEFAULT_ANCHORS;
         bad[1][3] = -1.0;
         assert!(cfg.with_anchors(bad).validate().is_err());

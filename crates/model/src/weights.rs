@@ -209,6 +209,8 @@ fn parse_metadata(meta: Option<&serde_json::Value>) -> Result<WeightsHeader, Str
             header.version
         ));
     }
+    // Every reader of a header (detect sizes its batches by the tile) gets a valid config.
+    header.config.validate().map_err(|e| e.to_string())?;
     Ok(header)
 }
 
@@ -367,6 +369,24 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("reshaped.safetensors"), "{msg}");
+    }
+
+    /// A header naming a 2^33-pixel tile once overflowed the sizes detect computes from it.
+    #[test]
+    fn header_with_an_absurd_tile_is_refused_on_reading() {
+        let cfg = ModelConfig::new(Variant::LightYoloBasin, Scale::N).with_tile(64);
+        let m = Detector::new(&cfg, &Device::flex());
+        let good = scratch("tile-good.safetensors");
+        save_weights(&good, &m, &WeightsHeader::new(&cfg)).expect("save");
+        let bad = scratch("tile-huge.safetensors");
+        let lie = WeightsHeader::new(&cfg.with_tile(1 << 33));
+        rewrite_header(&good, &bad, |j| {
+            j["__metadata__"][METADATA_KEY] =
+                serde_json::Value::String(serde_json::to_string(&lie).expect("json"));
+        });
+        let msg = read_header(&bad).expect_err("huge tile").to_string();
+        assert!(msg.contains("tile size 8589934592"), "{msg}");
+        assert!(load_weights(&bad, &Device::flex()).is_err());
     }
 
     #[test]

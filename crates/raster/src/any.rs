@@ -186,7 +186,11 @@ fn is_one_byte_per_pixel(
     let size = std::fs::metadata(path)
         .map_err(|e| RasterError::io(path, e))?
         .len();
-    Ok(lines.is_some_and(|l| size == (width * l) as u64))
+    Ok(lines.is_some_and(|l| {
+        width
+            .checked_mul(l)
+            .is_some_and(|pixels| pixels as u64 == size)
+    }))
 }
 
 pub fn read_any(path: &Path) -> Result<Raster, RasterError> {
@@ -401,6 +405,46 @@ mod tests {
             err.contains("not a whole number of rows of width 3"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn huge_width_from_flag_or_par_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.unw");
+        write_raw_f32_be(&p, &[0.5; 8]).unwrap();
+        // 2^62 float32 pixels a row: 2^64 bytes, which wrapped to 0 (remainder by zero).
+        let width = 4_611_686_018_427_387_904usize;
+        let err = read_any_with(
+            &p,
+            &ReadOptions {
+                width: Some(width),
+                ..ReadOptions::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("big.unw") && err.contains(&format!("row of width {width}")),
+            "{err}"
+        );
+        // The same width in the parameter file; with 4 lines, width × lines wraps to 0 too.
+        std::fs::write(
+            dir.path().join("big.unw.par"),
+            format!("width: {width}\nnlines: 4\n"),
+        )
+        .unwrap();
+        let err = read_any(&p).unwrap_err().to_string();
+        assert!(err.contains(&format!("row of width {width}")), "{err}");
+        // width × lines wrapping to exactly the file size (32 bytes) must not pass for
+        // one-byte coherence: (2^63 + 16) × 2 ≡ 32 (mod 2^64).
+        let width = (1usize << 63) + 16;
+        std::fs::write(
+            dir.path().join("big.unw.par"),
+            format!("width: {width}\nnlines: 2\n"),
+        )
+        .unwrap();
+        let err = read_any(&p).unwrap_err().to_string();
+        assert!(err.contains(&format!("row of width {width}")), "{err}");
     }
 
     #[test]

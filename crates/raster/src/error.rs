@@ -86,12 +86,12 @@ impl RasterError {
 
     /// Refuses an empty or out-of-range request for rows `y0 .. y0 + n` (every row reader).
     pub(crate) fn check_rows(path: &Path, y0: usize, n: usize, height: usize) -> Result<(), Self> {
-        if n == 0 || y0 + n > height {
+        if n == 0 || y0.checked_add(n).is_none_or(|end| end > height) {
             return Err(Self::argument(
                 path,
                 format!(
                     "rows {y0}..{} requested from a raster of height {height}",
-                    y0 + n
+                    y0 as u128 + n as u128
                 ),
             ));
         }

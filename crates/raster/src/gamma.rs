@@ -222,10 +222,26 @@ impl RawReader {
     ) -> Result<Self, RasterError> {
         let file = File::open(path).map_err(|e| RasterError::io(path, e))?;
         let size = file.metadata().map_err(|e| RasterError::io(path, e))?.len();
-        let row = (width * kind.bytes()) as u64;
         if width == 0 {
             return Err(RasterError::argument(path, "width 0"));
         }
+        // The width comes from a parameter file or the command line: a row of it must fit
+        // in the file (which also keeps every later row offset and buffer size in range).
+        let row = width
+            .checked_mul(kind.bytes())
+            .and_then(|r| u64::try_from(r).ok())
+            .filter(|&r| r <= size)
+            .ok_or_else(|| {
+                RasterError::format(
+                    path,
+                    format!(
+                        "one row of width {width} is {} bytes ({kind:?}, {} bytes a pixel), \
+                         more than the whole file ({size} bytes): wrong width?",
+                        width as u128 * kind.bytes() as u128,
+                        kind.bytes()
+                    ),
+                )
+            })?;
         if size % row != 0 || size == 0 {
             return Err(RasterError::format(
                 path,
@@ -286,6 +302,7 @@ impl RawReader {
 
     pub fn read_rows(&mut self, y0: usize, n: usize) -> Result<Raster, RasterError> {
         RasterError::check_rows(&self.path, y0, n, self.height)?;
+        // `open` checked width × bytes × height == the file's size: these products fit.
         let row = self.width * self.kind.bytes();
         let mut buf = vec![0u8; row * n];
         let io = |e| RasterError::io(&self.path, e);
@@ -614,5 +631,40 @@ datum_country_list Global Definition, WGS84, World
             .unwrap()
             .to_string();
         assert!(err.contains("3 lines") && err.contains("says 4"), "{err}");
+    }
+
+    #[test]
+    fn width_whose_row_does_not_fit_the_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.unw");
+        write_raw_f32_be(&p, &[1.0; 30]).unwrap();
+        // 2^62 × 4 bytes wraps to a row of 0 bytes (was: remainder by zero); 2^62 + 1
+        // wraps to 4 bytes, which divides the file (was: a "raster" of width 2^62 + 1
+        // holding 30 pixels); 2^61 × 8 (fcomplex) wraps to 0 as well.
+        for (width, kind) in [
+            (1usize << 62, RawKind::F32),
+            ((1 << 62) + 1, RawKind::F32),
+            (1 << 61, RawKind::C32),
+            (usize::MAX, RawKind::U8),
+            (31, RawKind::F32),
+        ] {
+            let err = RawReader::open(&p, kind, width, None, None)
+                .err()
+                .unwrap_or_else(|| panic!("width {width} opened"))
+                .to_string();
+            assert!(
+                err.contains("w.unw")
+                    && err.contains(&format!("row of width {width}"))
+                    && err.contains("whole file (120 bytes)"),
+                "{err}"
+            );
+        }
+        // One row as wide as the file is fine.
+        let r = read_raw_f32_be(&p, 30).unwrap();
+        assert_eq!((r.width, r.height), (30, 1));
+        // A row request whose end overflows is refused like any other out-of-range one.
+        let mut rd = RawReader::open(&p, RawKind::F32, 30, None, None).unwrap();
+        let err = rd.read_rows(1, usize::MAX).unwrap_err().to_string();
+        assert!(err.contains("height 1"), "{err}");
     }
 }

@@ -26,9 +26,24 @@ pub(crate) fn decode_lzw_chunk(
     (data_w, data_h): (usize, usize),
     f: &ChunkFormat,
 ) -> Result<Vec<u8>, String> {
-    let px = f.samples * f.stored.bytes();
-    let full_row = full_w * px;
-    let needed = full_row * data_h;
+    let too_big = || {
+        format!(
+            "{full_w}×{data_h} pixels of {} {} sample(s) are more bytes than fit in memory",
+            f.samples,
+            f.stored.gdal_name()
+        )
+    };
+    let px = f
+        .samples
+        .checked_mul(f.stored.bytes())
+        .ok_or_else(too_big)?;
+    let full_row = full_w.checked_mul(px).ok_or_else(too_big)?;
+    let needed = full_row.checked_mul(data_h).ok_or_else(too_big)?;
+    if data_w > full_w {
+        return Err(format!(
+            "{data_w} columns of data in a chunk {full_w} pixels wide"
+        ));
+    }
     let mut raw = vec![0u8; needed];
     let produced = unpack(compressed, &mut raw);
     if produced < needed {
@@ -36,6 +51,7 @@ pub(crate) fn decode_lzw_chunk(
             "LZW data ends after {produced} of the {needed} bytes its rows need"
         ));
     }
+    // data_w ≤ full_w: no larger than `needed`.
     let mut out = Vec::with_capacity(data_w * px * data_h);
     for row in raw.chunks_exact_mut(full_row).take(data_h) {
         let row = undo_predictor(row, f)?;
@@ -203,6 +219,25 @@ mod tests {
         assert_eq!(out, want);
         let err = decode_lzw_chunk(&lzw(&tile[..20]), 16, (10, 3), &f).unwrap_err();
         assert!(err.contains("20 of the 48"), "{err}");
+    }
+
+    #[test]
+    fn sizes_that_overflow_are_an_error_not_a_wrapped_buffer() {
+        // 2^31 × 2^31 pixels of 4 Float32 samples: 2^66 bytes, which wraps to 0 in u64.
+        let f = ChunkFormat {
+            stored: StoredType::F32,
+            samples: 4,
+            big_endian: false,
+            predictor: 1,
+        };
+        let side = 1usize << 31;
+        let err = decode_lzw_chunk(&lzw(&[0; 64]), side, (side, side), &f).unwrap_err();
+        assert!(
+            err.contains("2147483648×2147483648") && err.contains("4 Float32"),
+            "{err}"
+        );
+        let err = decode_lzw_chunk(&lzw(&[0; 64]), 4, (5, 1), &f).unwrap_err();
+        assert!(err.contains("5 columns"), "{err}");
     }
 
     #[test]

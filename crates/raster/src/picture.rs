@@ -24,13 +24,13 @@ fn write_png(
     color: png::ColorType,
     channels: usize,
 ) -> Result<(), RasterError> {
-    if data.len() != w * h * channels {
+    if w.checked_mul(h).and_then(|n| n.checked_mul(channels)) != Some(data.len()) {
         return Err(RasterError::argument(
             path,
             format!(
                 "{} bytes given for a {w}×{h} picture with {channels} channel(s) (expected {})",
                 data.len(),
-                w * h * channels
+                w as u128 * h as u128 * channels as u128
             ),
         ));
     }

@@ -122,7 +122,10 @@ pub struct GeoTiffReader {
     geo: Option<GeoInfo>,
     nodata: Option<f64>,
     chunks_per_plane: usize,
-    /// Where each chunk's compressed bytes are, for chunks we decode ourselves (LZW).
+    /// Bytes of one decoded row of all bands (checked to fit in memory when opening).
+    row_bytes: usize,
+    /// Where each chunk's stored bytes are: read ourselves for LZW, and the counts bound
+    /// how much any chunk may decode to (see [`max_ratio`]).
     chunk_offsets: Vec<u64>,
     chunk_counts: Vec<u64>,
     /// The chunks of the last strip/tile row decoded, by chunk index: consecutive
@@ -135,9 +138,10 @@ impl GeoTiffReader {
     pub fn open(path: &Path) -> Result<Self, RasterError> {
         let (bigtiff, big_endian, file_len) = sniff_header(path)?;
         let file = File::open(path).map_err(|e| RasterError::io(path, e))?;
-        let mut dec = Decoder::new(BufReader::new(file))
-            .map_err(|e| RasterError::tiff(path, e))?
-            .with_limits(Limits::unlimited());
+        // The `tiff` crate's default limits stay on (tag values and decoded buffers of at
+        // most 256 MiB each); `decoder_limits` below raises only the one real files need.
+        let mut dec = Decoder::new(BufReader::new(file)).map_err(|e| RasterError::tiff(path, e))?;
+        check_tag_sizes(path, &mut dec, file_len)?;
         let t = |e| RasterError::tiff(path, e);
         let (w, h) = dec.dimensions().map_err(t)?;
         let bands: u16 = dec
@@ -157,6 +161,13 @@ impl GeoTiffReader {
         let ch = if tiled { ch } else { ch.min(h) };
         let planes = if planar { usize::from(bands) } else { 1 };
         let table = ChunkTable::read(path, &mut dec, (w, h), (cw, ch), planes, file_len)?;
+        // Every size product of the header, checked once: a row of the image and a whole
+        // chunk must be addressable, or no read of this file could ever be allocated.
+        let row_bytes = byte_size(path, "a row", (w, 1), usize::from(bands), stored)?;
+        let px = if planar { 1 } else { usize::from(bands) };
+        let what = if tiled { "a tile" } else { "a strip" };
+        byte_size(path, what, (cw, ch), px, stored)?;
+        let mut dec = dec.with_limits(decoder_limits(&table.counts));
         let layout = TiffLayout {
             stored,
             compression,
@@ -179,6 +190,7 @@ impl GeoTiffReader {
             geo,
             nodata,
             chunks_per_plane: table.per_plane,
+            row_bytes,
             chunk_offsets: table.offsets,
             chunk_counts: table.counts,
             cache: Vec::new(),
@@ -227,8 +239,6 @@ impl GeoTiffReader {
     /// geotransform is shifted to its first row.
     pub fn read_rows(&mut self, y0: usize, n: usize) -> Result<Raster, RasterError> {
         RasterError::check_rows(&self.path, y0, n, self.height)?;
-        let bps = self.layout.stored.bytes();
-        let mut out = vec![0u8; self.width * n * self.bands * bps];
         let (cw, ch) = self.layout.chunk;
         let across = if self.layout.tiled {
             self.width.div_ceil(cw)
@@ -236,7 +246,30 @@ impl GeoTiffReader {
             1
         };
         let planes = if self.layout.planar { self.bands } else { 1 };
-        for chunk_row in y0 / ch..=(y0 + n - 1) / ch {
+        let chunk_rows = y0 / ch..=(y0 + n - 1) / ch;
+        // Every chunk these rows need is checked against what its stored bytes can hold
+        // before anything is allocated: the rows are no more bytes than those chunks decode
+        // to, so the output is bounded by the file too, one band of rows at a time.
+        for chunk_row in chunk_rows.clone() {
+            for cx in 0..across {
+                for plane in 0..planes {
+                    let index = plane * self.chunks_per_plane + chunk_row * across + cx;
+                    self.decoded_chunk_bytes(index, chunk_row * ch)?;
+                }
+            }
+        }
+        let out_len = self.row_bytes.checked_mul(n).ok_or_else(|| {
+            RasterError::format(
+                &self.path,
+                format!(
+                    "rows {y0}..{} of {} bytes each are more than this machine can address",
+                    y0 + n,
+                    self.row_bytes
+                ),
+            )
+        })?;
+        let mut out = vec![0u8; out_len];
+        for chunk_row in chunk_rows {
             let mut decoded = Vec::with_capacity(across * planes);
             for cx in 0..across {
                 for plane in 0..planes {
@@ -276,7 +309,69 @@ impl GeoTiffReader {
         self.read_rows(0, self.height)
     }
 
+    /// The bytes decoding chunk `index` allocates, refused when its stored bytes cannot
+    /// hold that much: more than the stored bytes themselves when uncompressed, more than
+    /// the compression's ceiling ratio ([`max_ratio`]) times them when compressed.
+    fn decoded_chunk_bytes(
+        &mut self,
+        index: usize,
+        first_row: usize,
+    ) -> Result<usize, RasterError> {
+        let (dw, dh) = self.dec.chunk_data_dimensions(index as u32);
+        let samples = if self.layout.planar { 1 } else { self.bands };
+        // Our LZW decoder unpacks a tile's padding columns too.
+        let decoded_w =
+            if self.layout.tiled && self.layout.compression == Compression::Lzw.tag_value() {
+                self.layout.chunk.0 as u64
+            } else {
+                u64::from(dw)
+            };
+        let stored = self.layout.stored;
+        let bytes =
+            u128::from(decoded_w) * u128::from(dh) * samples as u128 * stored.bytes() as u128;
+        let count = self.chunk_counts[index];
+        let (ratio, codec) = max_ratio(self.layout.compression);
+        let most = u128::from(count) * u128::from(ratio);
+        let what = if self.layout.tiled { "tile" } else { "strip" };
+        let counts_tag = if self.layout.tiled {
+            "TileByteCounts"
+        } else {
+            "StripByteCounts"
+        };
+        let pixels = format!(
+            "{decoded_w}×{dh} pixels of {samples} {} sample(s) = {bytes} bytes",
+            stored.gdal_name()
+        );
+        if bytes > most {
+            let why = if ratio == 1 {
+                format!("{counts_tag} says it stores {count} bytes, uncompressed")
+            } else {
+                format!(
+                    "{counts_tag} says it stores {count} {codec} bytes, which decode to at most \
+                     {most} ({codec} cannot exceed {ratio}:1)"
+                )
+            };
+            return Err(RasterError::format(
+                &self.path,
+                format!(
+                    "{what} {index} (rows from {first_row}) holds {pixels}, but {why}: \
+                     corrupt or crafted header"
+                ),
+            ));
+        }
+        usize::try_from(bytes).map_err(|_| {
+            RasterError::format(
+                &self.path,
+                format!(
+                    "{what} {index} (rows from {first_row}) holds {pixels}, more than this \
+                     machine can address"
+                ),
+            )
+        })
+    }
+
     fn read_chunk(&mut self, index: usize, first_row: usize) -> Result<Vec<u8>, RasterError> {
+        let size = self.decoded_chunk_bytes(index, first_row)?;
         let what = if self.layout.tiled { "tile" } else { "strip" };
         let path = self.path.clone();
         let fail = |e: String| {
@@ -306,7 +401,7 @@ impl GeoTiffReader {
             };
             return decode_lzw_chunk(&compressed, full_w, (dw, dh), &format).map_err(fail);
         }
-        let mut buf = vec![0u8; dw * dh * px * self.layout.stored.bytes()];
+        let mut buf = vec![0u8; size];
         self.dec
             .read_chunk_bytes(index as u32, &mut buf)
             .map_err(|e| fail(e.to_string()))?;
@@ -437,15 +532,15 @@ impl ChunkTable {
         let counts = dec.get_tag_u64_vec(count_tag).map_err(t)?;
         check_chunks_in_file(path, &offsets, &counts, file_len, tiled)?;
         let per_plane = expected_chunks(path, (w, h), (cw, ch), tiled)?;
-        if offsets.len() != per_plane * planes {
+        let expected = per_plane as u128 * planes as u128;
+        if offsets.len() as u128 != expected {
             let what = if tiled { "tile" } else { "strip" };
             return Err(RasterError::format(
                 path,
                 format!(
                     "{} {what} offsets, but a {w}×{h} image in {cw}×{ch} {what}s ({planes} \
-                     plane(s)) has {}",
+                     plane(s)) has {expected}",
                     offsets.len(),
-                    per_plane * planes
                 ),
             ));
         }
@@ -487,12 +582,156 @@ fn expected_chunks(
             format!("image {w}×{h} with chunks of {cw}×{ch}: sizes must be positive"),
         ));
     }
-    let down = h.div_ceil(ch) as usize;
-    Ok(if tiled {
-        w.div_ceil(cw) as usize * down
+    let down = u64::from(h.div_ceil(ch));
+    let chunks = if tiled {
+        // At most (2^32 − 1)^2: fits in a u64.
+        u64::from(w.div_ceil(cw)) * down
     } else {
         down
+    };
+    usize::try_from(chunks).map_err(|_| {
+        RasterError::format(
+            path,
+            format!("image {w}×{h} in chunks of {cw}×{ch} has {chunks} chunks, too many to index"),
+        )
     })
+}
+
+/// `w × h` pixels of `samples` samples of `stored`, in bytes, or an error saying the header
+/// asks for more than this machine can address (`what`: "a row", "a strip", "a tile").
+fn byte_size(
+    path: &Path,
+    what: &str,
+    (w, h): (u32, u32),
+    samples: usize,
+    stored: StoredType,
+) -> Result<usize, RasterError> {
+    // u32 × u32 × u16 × 8 < 2^83: exact in u128.
+    let bytes = u128::from(w) * u128::from(h) * samples as u128 * stored.bytes() as u128;
+    usize::try_from(bytes).map_err(|_| {
+        RasterError::format(
+            path,
+            format!(
+                "{what} of {w}×{h} pixels of {samples} {} sample(s) is {bytes} bytes, more than \
+                 this machine can address (corrupt or crafted header?)",
+                stored.gdal_name()
+            ),
+        )
+    })
+}
+
+/// The most bytes one stored byte can decode to, per compression, with the compression's
+/// name: each is the format's own ceiling, so no chunk any encoder can write is refused,
+/// while a header claiming more pixels than its stored bytes can hold is.
+///
+/// - PackBits: a 2-byte run (header + byte) gives at most 128 bytes: 64:1.
+/// - Deflate: a 258-byte match coded in 2 bits (1-bit length and distance codes) is
+///   the format's ceiling, 1032:1.
+/// - LZW (9–12-bit codes, 4096-entry table): table entry k (258 ≤ k < 4096) is at most
+///   k − 256 bytes long, and one 12-bit code emits one entry: 3839 × 8 / 12 < 2560:1.
+///
+/// A rounder 1000:1 for both would refuse real files: constant data (an all-no-data strip,
+/// common at the edges of geocoded scenes) gets close to the ceilings, and our own writer
+/// stores a 4 MiB strip of zeros at 1027:1 (Deflate) and 1050:1 (LZW); see the test
+/// `constant_chunks_near_the_ratio_ceiling_still_read`.
+/// - Anything else the `tiff` crate decodes (JPEG, CCITT): 1032:1 as well; JPEG's
+///   ceiling (about 2 bits of Huffman codes per 8×8 block: 256:1 a channel, 512:1 with
+///   4:2:0 chroma) is below it.
+fn max_ratio(compression: u16) -> (u64, &'static str) {
+    match compression {
+        1 => (1, "uncompressed"),
+        32773 => (MAX_RATIO_PACKBITS, "PackBits"),
+        8 | 32946 => (MAX_RATIO_DEFLATE, "Deflate"),
+        5 => (MAX_RATIO_LZW, "LZW"),
+        _ => (MAX_RATIO_OTHER, "compressed"),
+    }
+}
+
+/// See [`max_ratio`].
+const MAX_RATIO_PACKBITS: u64 = 64;
+const MAX_RATIO_DEFLATE: u64 = 1032;
+const MAX_RATIO_LZW: u64 = 2560;
+const MAX_RATIO_OTHER: u64 = 1032;
+
+/// The `tiff` crate's default limits (tag values and decoded buffers of at most 256 MiB),
+/// with one raise: a chunk's stored bytes may be as many as the largest chunk of this file
+/// holds (the default stops at 128 MiB), so a big single-strip file still reads. Those
+/// counts were checked to lie inside the file, so the raise is bounded by its size.
+fn decoder_limits(counts: &[u64]) -> Limits {
+    let mut limits = Limits::default();
+    let largest = counts.iter().copied().max().unwrap_or(0);
+    limits.intermediate_buffer_size = limits
+        .intermediate_buffer_size
+        .max(usize::try_from(largest).unwrap_or(usize::MAX));
+    limits
+}
+
+/// The tags this reader decodes, with the number of values a sane file has.
+const TAGS_READ: [(u16, &str, &str); 15] = [
+    (258, "BitsPerSample", "one per band"),
+    (259, "Compression", "1"),
+    (273, "StripOffsets", "one per strip"),
+    (277, "SamplesPerPixel", "1"),
+    (279, "StripByteCounts", "one per strip"),
+    (284, "PlanarConfiguration", "1"),
+    (317, "Predictor", "1"),
+    (324, "TileOffsets", "one per tile"),
+    (325, "TileByteCounts", "one per tile"),
+    (339, "SampleFormat", "one per band"),
+    (geo::TAG_MODEL_PIXEL_SCALE, "ModelPixelScale", "3"),
+    (geo::TAG_MODEL_TIEPOINT, "ModelTiepoint", "6 per tiepoint"),
+    (geo::TAG_MODEL_TRANSFORMATION, "ModelTransformation", "16"),
+    (
+        geo::TAG_GEO_KEY_DIRECTORY,
+        "GeoKeyDirectory",
+        "4 + 4 per key",
+    ),
+    (
+        geo::TAG_GDAL_NODATA,
+        "GDAL_NODATA",
+        "a short number as text",
+    ),
+];
+
+/// A tag whose values would be more bytes than the whole file is refused before it is
+/// decoded (the `tiff` crate would allocate up to its 256 MiB limit first, then fail on a
+/// short read or the limit without naming the tag).
+fn check_tag_sizes(
+    path: &Path,
+    dec: &mut Decoder<BufReader<File>>,
+    file_len: u64,
+) -> Result<(), RasterError> {
+    for (code, name, expected) in TAGS_READ {
+        let Some(entry) = dec.image_ifd().find_entry(Tag::Unknown(code)) else {
+            continue;
+        };
+        let size = type_bytes(entry.field_type());
+        let bytes = u128::from(entry.count()) * u128::from(size);
+        if bytes > u128::from(file_len) {
+            return Err(RasterError::format(
+                path,
+                format!(
+                    "tag {name} ({code}) declares {} values of {size} bytes ({bytes} bytes), \
+                     more than the whole file ({file_len} bytes); expected {expected} value(s)",
+                    entry.count()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Bytes per value of a TIFF field type.
+fn type_bytes(t: tiff::tags::Type) -> u64 {
+    use tiff::tags::Type;
+    match t {
+        Type::BYTE | Type::SBYTE | Type::ASCII | Type::UNDEFINED => 1,
+        Type::SHORT | Type::SSHORT => 2,
+        Type::LONG | Type::SLONG | Type::FLOAT | Type::IFD => 4,
+        // RATIONAL, SRATIONAL, DOUBLE, LONG8, SLONG8, IFD8; a type added later counts as
+        // 8 bytes too.
+        _ => 8,
+    }
 }
 
 /// A truncated download is common; name the first chunk that lies past the end.
@@ -1105,6 +1344,356 @@ mod tests {
                 Pixels::C32(v) => Pixels::C32(v[a..b].to_vec()),
             };
             proptest::prop_assert!(same_pixels(&part.pixels, &want));
+        }
+    }
+
+    /// One IFD entry of a hand-made TIFF: tag, field type, value count, and the value bytes
+    /// (little-endian; fewer than `count` values in a crafted file).
+    type RawEntry = (u16, u16, u64, Vec<u8>);
+
+    fn shorts(tag: u16, v: &[u16]) -> RawEntry {
+        (
+            tag,
+            3,
+            v.len() as u64,
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        )
+    }
+
+    fn longs(tag: u16, v: &[u32]) -> RawEntry {
+        (
+            tag,
+            4,
+            v.len() as u64,
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        )
+    }
+
+    fn long8s(tag: u16, v: &[u64]) -> RawEntry {
+        (
+            tag,
+            16,
+            v.len() as u64,
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        )
+    }
+
+    /// Where `hand_made_tiff` puts the chunk data.
+    fn data_start(bigtiff: bool) -> u64 {
+        if bigtiff { 16 } else { 8 }
+    }
+
+    /// A little-endian TIFF (classic or BigTIFF), byte by byte, as our writer would never
+    /// make it: header, `data` (the one chunk), one IFD of `entries`, their long values.
+    fn hand_made_tiff(bigtiff: bool, data: &[u8], entries: &[RawEntry]) -> Vec<u8> {
+        let mut entries = entries.to_vec();
+        entries.sort_by_key(|e| e.0);
+        let (count_len, entry_len, inline) = if bigtiff { (8, 20, 8) } else { (2, 12, 4) };
+        let ifd_at = data_start(bigtiff) as usize + data.len().next_multiple_of(8);
+        let values_at = ifd_at + count_len + entries.len() * entry_len + inline;
+        let mut out = Vec::new();
+        if bigtiff {
+            out.extend([b'I', b'I', 43, 0, 8, 0, 0, 0]);
+            out.extend((ifd_at as u64).to_le_bytes());
+        } else {
+            out.extend([b'I', b'I', 42, 0]);
+            out.extend((ifd_at as u32).to_le_bytes());
+        }
+        out.extend(data);
+        out.resize(ifd_at, 0);
+        let mut values = Vec::new();
+        if bigtiff {
+            out.extend((entries.len() as u64).to_le_bytes());
+        } else {
+            out.extend((entries.len() as u16).to_le_bytes());
+        }
+        for (tag, ty, count, bytes) in &entries {
+            out.extend(tag.to_le_bytes());
+            out.extend(ty.to_le_bytes());
+            if bigtiff {
+                out.extend(count.to_le_bytes());
+            } else {
+                out.extend((*count as u32).to_le_bytes());
+            }
+            let size = match ty {
+                1 | 2 | 6 | 7 => 1,
+                3 | 8 => 2,
+                4 | 9 | 11 | 13 => 4,
+                _ => 8,
+            };
+            let mut field = if u128::from(*count) * size <= inline as u128 {
+                bytes.clone()
+            } else {
+                let at = (values_at + values.len()) as u64;
+                values.extend(bytes);
+                values.resize(values.len().next_multiple_of(2), 0);
+                if bigtiff {
+                    at.to_le_bytes().to_vec()
+                } else {
+                    (at as u32).to_le_bytes().to_vec()
+                }
+            };
+            field.resize(inline, 0);
+            out.extend(field);
+        }
+        out.extend(vec![0u8; inline]);
+        out.extend(values);
+        out
+    }
+
+    /// A Float32 image of `w`×`h` pixels and `bands` bands stored as one strip (or one
+    /// `w`×`h` tile) of `data` under `compression`, plus `extra` entries.
+    fn one_chunk_tiff(
+        bigtiff: bool,
+        (w, h): (u32, u32),
+        bands: u16,
+        compression: u16,
+        tiled: bool,
+        data: &[u8],
+        extra: &[RawEntry],
+    ) -> Vec<u8> {
+        let b = usize::from(bands);
+        let offsets = if bigtiff {
+            long8s(0, &[data_start(bigtiff)])
+        } else {
+            longs(0, &[data_start(bigtiff) as u32])
+        };
+        let (offsets_tag, counts_tag) = if tiled { (324, 325) } else { (273, 279) };
+        let mut e = vec![
+            longs(256, &[w]),
+            longs(257, &[h]),
+            shorts(258, &vec![32; b]),
+            shorts(259, &[compression]),
+            shorts(262, &[1]),
+            shorts(277, &[bands]),
+            shorts(339, &vec![3; b]),
+            (offsets_tag, offsets.1, offsets.2, offsets.3),
+            longs(counts_tag, &[data.len() as u32]),
+        ];
+        if bands > 1 {
+            e.push(shorts(338, &vec![0; b - 1]));
+        }
+        if tiled {
+            e.extend([longs(322, &[w]), longs(323, &[h])]);
+        } else {
+            e.push(longs(278, &[h]));
+        }
+        e.extend(extra.iter().cloned());
+        hand_made_tiff(bigtiff, data, &e)
+    }
+
+    #[test]
+    fn hand_made_tiff_reads() {
+        // The builder the crafted-file tests use makes files the reader opens as intended.
+        let v = [1.5f32, -2.0, 3.25, 0.0, 7.0, 8.5];
+        let raw: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("hand.tif");
+        for bigtiff in [false, true] {
+            for (c, data) in [
+                (Compression::None, raw.clone()),
+                (
+                    Compression::Deflate,
+                    crate::codec::compress(&raw, Compression::Deflate),
+                ),
+                (
+                    Compression::Lzw,
+                    crate::codec::compress(&raw, Compression::Lzw),
+                ),
+                (
+                    Compression::PackBits,
+                    crate::codec::compress(&raw, Compression::PackBits),
+                ),
+            ] {
+                let scale = (
+                    33550,
+                    12,
+                    3,
+                    [30.0f64, 30.0, 0.0]
+                        .iter()
+                        .flat_map(|x| x.to_le_bytes())
+                        .collect(),
+                );
+                let tie = (
+                    33922,
+                    12,
+                    6,
+                    [0.0f64, 0.0, 0.0, 500.0, 900.0, 0.0]
+                        .iter()
+                        .flat_map(|x| x.to_le_bytes())
+                        .collect(),
+                );
+                let bytes = one_chunk_tiff(
+                    bigtiff,
+                    (3, 2),
+                    1,
+                    c.tag_value(),
+                    false,
+                    &data,
+                    &[scale, tie],
+                );
+                std::fs::write(&p, bytes).unwrap();
+                let r = read_geotiff(&p).unwrap();
+                assert_eq!(
+                    (r.width, r.height, r.pixels),
+                    (3, 2, Pixels::F32(v.to_vec())),
+                    "{c:?}"
+                );
+                assert_eq!(
+                    r.geo.unwrap().transform.0,
+                    [500.0, 30.0, 0.0, 900.0, 0.0, -30.0]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn huge_header_over_a_tiny_chunk_is_an_error_not_an_allocation() {
+        // 300 000 × 300 000 Float32 pixels (360 GB) declared over a few stored bytes: the
+        // reader used to allocate the 360 GB (and abort) before decoding anything.
+        let zeros = [0u8; 64];
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("huge.tif");
+        for (c, name) in [
+            (Compression::Deflate, "Deflate"),
+            (Compression::Lzw, "LZW"),
+            (Compression::PackBits, "PackBits"),
+            (Compression::None, "uncompressed"),
+        ] {
+            for tiled in [false, true] {
+                let data = crate::codec::compress(&zeros[..12], c);
+                let bytes = one_chunk_tiff(
+                    false,
+                    (300_000, 300_000),
+                    1,
+                    c.tag_value(),
+                    tiled,
+                    &data,
+                    &[],
+                );
+                if !tiled {
+                    assert!(bytes.len() < 160, "{} bytes", bytes.len());
+                }
+                std::fs::write(&p, &bytes).unwrap();
+                // The header alone is fine: opening works, describing it is possible.
+                let mut rd = GeoTiffReader::open(&p).unwrap();
+                assert_eq!((rd.width(), rd.height()), (300_000, 300_000));
+                let what = if tiled { "tile 0" } else { "strip 0" };
+                for err in [
+                    read_geotiff(&p).unwrap_err().to_string(),
+                    rd.read_rows(0, 1).unwrap_err().to_string(),
+                ] {
+                    assert!(
+                        err.contains("huge.tif")
+                            && err.contains(&format!("{what} (rows from 0)"))
+                            && err.contains("360000000000 bytes")
+                            && err.contains(name)
+                            && err.contains("crafted"),
+                        "{c:?} tiled {tiled}: {err}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn constant_chunks_near_the_ratio_ceiling_still_read() {
+        // An all-no-data strip is the best case for every compressor: 4 MiB of zeros goes
+        // past 1000:1 with Deflate and LZW, so the ceilings must be the formats' own.
+        let (w, h) = (1024, 1024);
+        let r = Raster {
+            width: w,
+            height: h,
+            bands: 1,
+            pixels: Pixels::F32(vec![0.0; w * h]),
+            geo: None,
+            nodata: Some(0.0),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("zeros.tif");
+        for c in ALL_COMPRESSIONS {
+            for layout in [
+                Layout::Strips { rows: h },
+                Layout::Tiles {
+                    width: 256,
+                    height: 256,
+                },
+            ] {
+                let opts = WriteOptions {
+                    compression: c,
+                    layout,
+                    ..WriteOptions::default()
+                };
+                write_geotiff(&p, &r, &opts).unwrap();
+                let mut rd = GeoTiffReader::open(&p).unwrap();
+                let lossless = matches!(c, Compression::Deflate | Compression::Lzw);
+                if lossless && matches!(layout, Layout::Strips { .. }) {
+                    // Past 1000:1: a round 1000:1 cap would refuse this strip.
+                    let stored = rd.chunk_counts[0];
+                    assert!((w * h * 4) as u64 > 1000 * stored, "{c:?}: {stored} bytes");
+                }
+                let back = rd.read_all().unwrap();
+                assert_eq!(back.pixels, r.pixels, "{c:?} {layout:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn tag_with_more_values_than_the_file_is_an_error() {
+        // ModelPixelScale claiming 2^32 − 1 (classic) or 2^32 (BigTIFF) doubles: with the
+        // `tiff` crate's limits turned off this was a 32 GiB allocation and an abort.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("scale.tif");
+        let scale: Vec<u8> = [30.0f64, 30.0, 0.0]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        for (bigtiff, count) in [(false, u64::from(u32::MAX)), (true, 1u64 << 32)] {
+            let bad = (33550, 12, count, scale.clone());
+            let bytes = one_chunk_tiff(bigtiff, (1, 1), 1, 1, false, &[0; 4], &[bad]);
+            std::fs::write(&p, &bytes).unwrap();
+            let err = GeoTiffReader::open(&p).err().expect("opened").to_string();
+            assert!(
+                err.contains("scale.tif")
+                    && err.contains(&format!("ModelPixelScale (33550) declares {count} values"))
+                    && err.contains(&format!("whole file ({} bytes)", bytes.len()))
+                    && err.contains("expected 3"),
+                "{err}"
+            );
+            // The same file with an honest count opens.
+            let good = (33550, 12, 3, scale.clone());
+            std::fs::write(
+                &p,
+                one_chunk_tiff(bigtiff, (1, 1), 1, 1, false, &[0; 4], &[good]),
+            )
+            .unwrap();
+            assert!(GeoTiffReader::open(&p).is_ok());
+        }
+    }
+
+    #[test]
+    fn sizes_that_overflow_are_an_error_not_a_panic() {
+        // 2^31 × 2^31 pixels of 4 Float32 samples in one LZW strip or tile: 2^66 bytes,
+        // which wrapped to 0 and then indexed out of range.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("wrap.tif");
+        let data = crate::codec::compress(&[0; 64], Compression::Lzw);
+        let side = 1u32 << 31;
+        for bigtiff in [false, true] {
+            for tiled in [false, true] {
+                let bytes = one_chunk_tiff(bigtiff, (side, side), 4, 5, tiled, &data, &[]);
+                std::fs::write(&p, &bytes).unwrap();
+                let err = read_geotiff(&p).unwrap_err().to_string();
+                let what = if tiled { "a tile" } else { "a strip" };
+                assert!(
+                    err.contains("wrap.tif")
+                        && err.contains(&format!(
+                            "{what} of 2147483648×2147483648 pixels of 4 Float32"
+                        ))
+                        && err.contains("more than this machine can address"),
+                    "{err}"
+                );
+            }
         }
     }
 

@@ -20,6 +20,15 @@ pub fn convert_to_geotiff(
     write: &WriteOptions,
     nodata: Option<f64>,
 ) -> Result<(usize, usize, usize), RasterError> {
+    if same_file(input, output) {
+        return Err(RasterError::argument(
+            output,
+            format!(
+                "is the input {}: write the GeoTIFF under another name",
+                input.display()
+            ),
+        ));
+    }
     let mut reader = any::open_any(input, read)?;
     let (w, h) = (reader.width(), reader.height());
     let first = reader.read_rows(0, ROWS_PER_STEP.min(h))?;
@@ -42,6 +51,19 @@ pub fn convert_to_geotiff(
     }
     writer.finish()?;
     Ok((w, h, spec.bands))
+}
+
+/// Whether `a` and `b` name one file (links and relative paths resolved; `b` need not
+/// exist yet).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    let resolve = |p: &Path| {
+        p.canonicalize().ok().or_else(|| {
+            let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+            let dir = parent.map_or_else(|| Path::new(".").canonicalize(), |d| d.canonicalize());
+            Some(dir.ok()?.join(p.file_name()?))
+        })
+    };
+    matches!((resolve(a), resolve(b)), (Some(x), Some(y)) if x == y)
 }
 
 #[cfg(test)]
@@ -88,5 +110,44 @@ mod tests {
         for k in 0..6 {
             assert!((g.transform.0[k] - geo.transform.0[k]).abs() < 1e-9);
         }
+    }
+
+    /// `raster convert X X` once truncated its input to 8 bytes.
+    #[test]
+    fn converting_onto_the_input_is_refused_and_leaves_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.tif");
+        crate::tiff_write::write_geotiff_f32(&src, 3, 2, &[1.0; 6], None, None).unwrap();
+        let before = std::fs::read(&src).unwrap();
+        let same = dir.path().join(".").join("a.tif");
+        let opts = WriteOptions::default();
+        let err = convert_to_geotiff(&src, &ReadOptions::default(), &same, &opts, None)
+            .expect_err("onto its input");
+        assert!(err.to_string().contains("is the input"), "{err}");
+        assert_eq!(std::fs::read(&src).unwrap(), before);
+        assert!(same_file(&src, &same) && !same_file(&src, &dir.path().join("b.tif")));
+    }
+
+    /// A write that fails half way leaves neither a half file nor a temporary one.
+    #[test]
+    fn an_unfinished_write_leaves_the_old_file_and_no_temporary() {
+        use crate::tiff_write::{GeoTiffWriter, RasterSpec, SampleType};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.tif");
+        std::fs::write(&p, b"old").unwrap();
+        let spec = RasterSpec {
+            width: 4,
+            height: 2,
+            bands: 1,
+            sample: SampleType::F32,
+            geo: None,
+            nodata: None,
+        };
+        let mut w = GeoTiffWriter::create(&p, spec, WriteOptions::default()).unwrap();
+        w.write_rows(&Pixels::F32(vec![0.0; 4])).unwrap();
+        assert!(w.finish().is_err(), "a row is missing");
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "only b.tif remains");
     }
 }

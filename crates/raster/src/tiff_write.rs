@@ -114,9 +114,16 @@ const TYPE_LONG: u16 = 4;
 const TYPE_DOUBLE: u16 = 12;
 const TYPE_LONG8: u16 = 16;
 
+/// A streamed GeoTIFF write. The file is written beside `path` under a temporary name and
+/// renamed onto `path` by [`GeoTiffWriter::finish`], so a reader never sees half a file, an
+/// interrupted write leaves what was there whole, and an input being read is not truncated
+/// by its own output (dropped unfinished, the temporary file is removed).
 pub struct GeoTiffWriter {
     out: BufWriter<File>,
     path: PathBuf,
+    /// Where the bytes go until `finish` renames them onto `path`.
+    tmp: PathBuf,
+    finished: bool,
     spec: RasterSpec,
     opts: WriteOptions,
     big: bool,
@@ -176,10 +183,13 @@ impl GeoTiffWriter {
         };
         let raw = (row_bytes as u64) * spec.height as u64;
         let big = opts.bigtiff || raw > BIGTIFF_THRESHOLD;
-        let file = File::create(path).map_err(|e| RasterError::io(path, e))?;
+        let tmp = temporary_beside(path);
+        let file = File::create(&tmp).map_err(|e| RasterError::io(path, e))?;
         let mut w = Self {
             out: BufWriter::new(file),
             path: path.to_path_buf(),
+            tmp,
+            finished: false,
             spec,
             opts,
             big,
@@ -282,7 +292,10 @@ impl GeoTiffWriter {
             let rows = self.spec.height % self.chunk_h;
             self.write_chunk_row(&band, rows)?;
         }
-        self.write_directory()
+        self.write_directory()?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| RasterError::io(&self.path, e))?;
+        self.finished = true;
+        Ok(())
     }
 
     fn put(&mut self, bytes: &[u8]) -> Result<(), RasterError> {
@@ -373,7 +386,7 @@ impl GeoTiffWriter {
         }
     }
 
-    fn write_directory(mut self) -> Result<(), RasterError> {
+    fn write_directory(&mut self) -> Result<(), RasterError> {
         self.flush_queue()?;
         let entries = self.entries()?;
         self.align()?;
@@ -696,6 +709,22 @@ pub fn write_geotiff_u8(
         },
         &WriteOptions::default(),
     )
+}
+
+impl Drop for GeoTiffWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// A hidden temporary name in `path`'s folder (same file system, so the rename is atomic).
+fn temporary_beside(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or("out".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 #[cfg(test)]

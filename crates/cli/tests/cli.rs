@@ -699,3 +699,68 @@ fn out_of_range_arguments_are_refused_with_their_range() {
         assert!(e.contains("multiple of 32"), "--window {w}: {e}");
     }
 }
+
+/// Batch sizes and looks once overflowed the sizes computed from them.
+#[test]
+fn huge_counts_are_refused_with_their_range() {
+    let e = refused(bin().args(["detect", "--batch", "100000000000000000"]));
+    assert!(e.contains("1..=256"), "{e}");
+    let e = refused(bin().args(["train", "--data", "x", "--out", "y", "--batch", "10000000"]));
+    assert!(e.contains("1..=1024"), "{e}");
+    let e = refused(bin().args(["synth", "--looks", "65536x65536", "--out", "z"]));
+    assert!(e.contains("1–256"), "{e}");
+}
+
+/// `predict --out` on its input folder once drew `a.png` over the input `a.png`, and
+/// `a.tif` and `a.png` both drew `a.png`.
+#[test]
+fn predict_never_draws_over_an_input_and_keeps_same_named_inputs_apart() {
+    let dir = scratch("predict-names");
+    let inputs = dir.join("in");
+    std::fs::create_dir_all(&inputs).expect("folder");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo/demo-scene.tif");
+    let png = inputs.join("a.png");
+    run(bin()
+        .args(["phase", "render"])
+        .arg(&demo)
+        .arg("--output")
+        .arg(&png));
+    let before = std::fs::read(&png).expect("picture");
+    let e = refused(
+        bin()
+            .arg("predict")
+            .arg("--weights")
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../models/light-yolo-basin-s.safetensors"),
+            )
+            .arg(&inputs)
+            .arg("--out")
+            .arg(&inputs),
+    );
+    assert!(e.contains("would be drawn over the input"), "{e}");
+    assert_eq!(
+        std::fs::read(&png).expect("picture"),
+        before,
+        "the input is untouched"
+    );
+
+    run(bin()
+        .args(["raster", "convert"])
+        .arg(&demo)
+        .arg(inputs.join("a.tif")));
+    let out = dir.join("out");
+    let weights =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/light-yolo-basin-s.safetensors");
+    run(bin()
+        .arg("predict")
+        .arg("--weights")
+        .arg(&weights)
+        .arg(&inputs)
+        .arg("--out")
+        .arg(&out));
+    for name in ["a.tif.png", "a.png.png", "results.json", "images.json"] {
+        assert!(out.join(name).is_file(), "{name} written");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

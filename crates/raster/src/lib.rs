@@ -13,6 +13,7 @@
 //! the no-data value, or is an exact complex zero ([`Raster::valid_mask`]).
 
 pub mod any;
+pub mod atomic;
 pub mod codec;
 pub mod convert;
 pub mod error;

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
+use crate::atomic::Pending;
 use crate::error::RasterError;
 use crate::raster::{Pixels, Raster};
 
@@ -44,13 +45,15 @@ fn write_png(
         path: path.to_path_buf(),
         cause,
     };
-    let file = File::create(path).map_err(|e| RasterError::io(path, e))?;
+    let mut temp = Pending::new(path);
+    let file = File::create(temp.tmp()).map_err(|e| RasterError::io(path, e))?;
     let mut enc = png::Encoder::new(BufWriter::new(file), w32, h32);
     enc.set_color(color);
     enc.set_depth(png::BitDepth::Eight);
     let mut writer = enc.write_header().map_err(png_err)?;
     writer.write_image_data(data).map_err(png_err)?;
-    writer.finish().map_err(png_err)
+    writer.finish().map_err(png_err)?;
+    temp.commit()
 }
 
 /// Writes an 8-bit RGB JPEG at `quality` (1–100), as figures and screenshots are often
@@ -74,16 +77,17 @@ pub fn write_jpeg_rgb(
             "picture side does not fit in 32 bits",
         ));
     };
-    let file = File::create(path).map_err(|e| RasterError::io(path, e))?;
-    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(
-        BufWriter::new(file),
-        quality.clamp(1, 100),
-    );
-    enc.encode(rgb, w32, h32, image::ExtendedColorType::Rgb8)
+    let mut temp = Pending::new(path);
+    let file = File::create(temp.tmp()).map_err(|e| RasterError::io(path, e))?;
+    let mut out = BufWriter::new(file);
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
+        .encode(rgb, w32, h32, image::ExtendedColorType::Rgb8)
         .map_err(|cause| RasterError::Picture {
             path: path.to_path_buf(),
             cause,
-        })
+        })?;
+    std::io::Write::flush(&mut out).map_err(|e| RasterError::io(path, e))?;
+    temp.commit()
 }
 
 /// A PNG or JPEG picture as 8-bit RGB (3 bands); gray and palette pictures are expanded,

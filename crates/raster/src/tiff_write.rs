@@ -122,8 +122,7 @@ pub struct GeoTiffWriter {
     out: BufWriter<File>,
     path: PathBuf,
     /// Where the bytes go until `finish` renames them onto `path`.
-    tmp: PathBuf,
-    finished: bool,
+    temp: crate::atomic::Pending,
     spec: RasterSpec,
     opts: WriteOptions,
     big: bool,
@@ -183,13 +182,12 @@ impl GeoTiffWriter {
         };
         let raw = (row_bytes as u64) * spec.height as u64;
         let big = opts.bigtiff || raw > BIGTIFF_THRESHOLD;
-        let tmp = temporary_beside(path);
-        let file = File::create(&tmp).map_err(|e| RasterError::io(path, e))?;
+        let temp = crate::atomic::Pending::new(path);
+        let file = File::create(temp.tmp()).map_err(|e| RasterError::io(path, e))?;
         let mut w = Self {
             out: BufWriter::new(file),
             path: path.to_path_buf(),
-            tmp,
-            finished: false,
+            temp,
             spec,
             opts,
             big,
@@ -293,9 +291,7 @@ impl GeoTiffWriter {
             self.write_chunk_row(&band, rows)?;
         }
         self.write_directory()?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| RasterError::io(&self.path, e))?;
-        self.finished = true;
-        Ok(())
+        self.temp.commit()
     }
 
     fn put(&mut self, bytes: &[u8]) -> Result<(), RasterError> {
@@ -709,22 +705,6 @@ pub fn write_geotiff_u8(
         },
         &WriteOptions::default(),
     )
-}
-
-impl Drop for GeoTiffWriter {
-    fn drop(&mut self) {
-        if !self.finished {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// A hidden temporary name in `path`'s folder (same file system, so the rename is atomic).
-fn temporary_beside(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or("out".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 #[cfg(test)]

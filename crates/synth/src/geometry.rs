@@ -47,6 +47,10 @@ pub fn project_los(los: &[f64; 3], d: &[f64; 3]) -> f64 {
     los[0] * d[0] + los[1] * d[1] + los[2] * d[2]
 }
 
+/// Most looks along one axis: LiCSAR's 20 × 4 and HyP3's 20 × 4 / 10 × 2 are far below;
+/// 65,536 × 65,536 once overflowed the look count.
+pub const MAX_LOOKS: u32 = 256;
+
 /// Multilook factors (range looks × azimuth looks), as `--looks RxA` spells them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Looks {
@@ -68,14 +72,15 @@ impl Looks {
     /// Parses `RxA`, e.g. `5x1`.
     pub fn parse(s: &str) -> Option<Self> {
         let (r, a) = s.split_once(['x', 'X', ':'])?;
-        let range = r.trim().parse().ok().filter(|&v: &u32| v > 0)?;
-        let azimuth = a.trim().parse().ok().filter(|&v: &u32| v > 0)?;
+        let valid = |v: &u32| (1..=MAX_LOOKS).contains(v);
+        let range = r.trim().parse().ok().filter(valid)?;
+        let azimuth = a.trim().parse().ok().filter(valid)?;
         Some(Self { range, azimuth })
     }
 
     /// Number of independent looks averaged into each pixel.
     pub fn count(&self) -> u32 {
-        self.range * self.azimuth
+        self.range.saturating_mul(self.azimuth)
     }
 
     /// Ground pixel spacing (range/column, azimuth/row) in metres at incidence θ.
@@ -125,6 +130,15 @@ pub fn pixel_to_ground(col: f64, row: f64, dx: f64, dy: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn looks_parse_within_their_bounds() {
+        assert_eq!(Looks::parse("20x4").map(|l| l.count()), Some(80));
+        assert_eq!(Looks::parse("256:256").map(|l| l.count()), Some(65_536));
+        for bad in ["65536x65536", "0x1", "5x", "x", "257x1", "-1x2"] {
+            assert_eq!(Looks::parse(bad), None, "{bad}");
+        }
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12

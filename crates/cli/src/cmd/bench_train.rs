@@ -21,8 +21,8 @@ pub struct Args {
     /// Scale: n, s, m or l.
     #[arg(long, default_value = "s")]
     pub scale: Scale,
-    /// Images per step.
-    #[arg(long, default_value_t = 8)]
+    /// Images per step (1–1024).
+    #[arg(long, default_value_t = 8, value_parser = super::batch_size(1024))]
     pub batch: usize,
     /// Tile side (multiple of 32).
     #[arg(long, default_value_t = 416)]

@@ -78,9 +78,9 @@ pub struct Args {
     /// (416), as the paper cut scenes.
     #[arg(long, default_value_t = defaults::WINDOW)]
     pub window: usize,
-    /// Tiles per forward pass (with `--window`: as many windows as hold as many pixels, at
-    /// least one).
-    #[arg(long, default_value_t = 4)]
+    /// Tiles per forward pass, 1–256 (with `--window`: as many windows as hold as many
+    /// pixels, at least one).
+    #[arg(long, default_value_t = 4, value_parser = super::batch_size(256))]
     pub batch: usize,
     /// Goldstein-filter each tile with strength α in [0, 1] before detection, for unfiltered
     /// inputs; 0 = off.

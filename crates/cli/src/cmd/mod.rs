@@ -19,6 +19,12 @@ pub mod train;
 use anyhow::Context;
 use std::path::Path;
 
+/// A clap value parser for a batch size in 1..=`max` (a huge one once overflowed the sizes
+/// computed from it).
+pub fn batch_size(max: u64) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..=max)
+}
+
 /// A clap value parser for a strength in [0, 1] (Goldstein's α), so a bad value is refused
 /// with its range before any work starts.
 pub fn unit_interval(s: &str) -> Result<f32, String> {
@@ -35,11 +41,8 @@ pub fn unit_interval(s: &str) -> Result<f32, String> {
 /// Writes `bytes` to `path` through a temporary file beside it and a rename, so a reader
 /// never sees half a file and an interrupted run leaves the old one whole.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .map_or("out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    let mut temp = ::raster::atomic::Pending::new(path);
+    std::fs::write(temp.tmp(), bytes).with_context(|| format!("writing {}", path.display()))?;
+    temp.commit()?;
+    Ok(())
 }

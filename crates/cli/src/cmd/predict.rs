@@ -45,8 +45,8 @@ pub struct Args {
     /// At most this many detections per image.
     #[arg(long, default_value_t = defaults::MAX_DETECTIONS)]
     pub max_det: usize,
-    /// Images per forward pass.
-    #[arg(long, default_value_t = 8)]
+    /// Images per forward pass (1–256).
+    #[arg(long, default_value_t = 8, value_parser = super::batch_size(256))]
     pub batch: usize,
     /// cpu (fast folded path), cuda[:N] or wgpu (needs a build with that feature).
     #[arg(long, default_value = "cpu")]
@@ -106,6 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
+    let drawn = annotated_paths(&args.out, &files)?;
 
     let bar = ProgressBar::new(files.len() as u64);
     bar.set_style(
@@ -156,7 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 });
             }
             if !args.no_png {
-                write_annotated(&args.out, &mut it, &d)?;
+                write_annotated(&drawn[chunk_i * args.batch + k], &mut it, &d)?;
             }
             images.push(CocoImage {
                 id: image_id,
@@ -194,8 +195,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    super::atomic_write(path, serde_json::to_string_pretty(value)?.as_bytes())
+}
+
+/// Where each input's annotated picture goes in `out`: `<stem>.png`, or `<name>.png` for
+/// inputs sharing a stem (`a.tif` and `a.png` would both draw `a.png`). Refused when one of
+/// them is an input: predict never draws over what it reads.
+fn annotated_paths(out: &Path, files: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().to_lowercase());
+    let drawn: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            let shared = files.iter().filter(|g| stem(g) == stem(f)).count() > 1;
+            let name = if shared { f.file_name() } else { f.file_stem() };
+            let name = name.map_or("image".into(), |n| n.to_string_lossy().into_owned());
+            out.join(format!("{name}.png"))
+        })
+        .collect();
+    for d in &drawn {
+        if let Some(f) = files.iter().find(|f| raster::convert::same_file(d, f)) {
+            bail!(
+                "{} would be drawn over the input {}: give --out another folder",
+                d.display(),
+                f.display()
+            );
+        }
+    }
+    for names in [["results.json", "images.json"]] {
+        for n in names {
+            let target = out.join(n);
+            if let Some(f) = files
+                .iter()
+                .find(|f| raster::convert::same_file(&target, f))
+            {
+                bail!("{} is an input: give --out another folder", f.display());
+            }
+        }
+    }
+    Ok(drawn)
 }
 
 /// How predict reads each input: as `detect` reads scenes, colormap as given.
@@ -260,7 +297,7 @@ fn load_item(path: &Path, model_input: InputKind, spec: &InputSpec) -> anyhow::R
     })
 }
 
-fn write_annotated(out: &Path, it: &mut Item, dets: &[Detection]) -> anyhow::Result<()> {
+fn write_annotated(png: &Path, it: &mut Item, dets: &[Detection]) -> anyhow::Result<()> {
     let thickness = (it.width.max(it.height) / 200).max(2);
     for d in dets {
         let b = &d.bbox;
@@ -273,13 +310,7 @@ fn write_annotated(out: &Path, it: &mut Item, dets: &[Detection]) -> anyhow::Res
             thickness,
         );
     }
-    let stem = it
-        .path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "image".into());
-    let png = out.join(format!("{stem}.png"));
-    raster::write_png_rgb(&png, it.width, it.height, &it.picture)
+    raster::write_png_rgb(png, it.width, it.height, &it.picture)
         .with_context(|| format!("writing {}", png.display()))
 }
 

@@ -135,7 +135,12 @@ fn parse_colormap(s: &str) -> Result<insar::Colormap, String> {
 }
 
 fn parse_looks(s: &str) -> Result<Looks, String> {
-    Looks::parse(s).ok_or_else(|| format!("`{s}`: expected RANGExAZIMUTH looks, e.g. 5x1"))
+    Looks::parse(s).ok_or_else(|| {
+        format!(
+            "`{s}`: expected RANGExAZIMUTH looks of 1–{} each, e.g. 5x1",
+            synth::geometry::MAX_LOOKS
+        )
+    })
 }
 
 fn parse_relief(s: &str) -> Result<bool, String> {

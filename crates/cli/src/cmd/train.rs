@@ -65,8 +65,8 @@ pub struct Args {
     /// Tile side in pixels (multiple of 32); larger images are cropped, smaller padded.
     #[arg(long, default_value_t = 416)]
     pub tile: usize,
-    /// Images per step.
-    #[arg(long, default_value_t = 8)]
+    /// Images per step (1–1024).
+    #[arg(long, default_value_t = 8, value_parser = super::batch_size(1024))]
     pub batch: usize,
     /// Steps (the paper: 60,000).
     #[arg(long, default_value_t = 60_000)]

@@ -764,3 +764,25 @@ fn predict_never_draws_over_an_input_and_keeps_same_named_inputs_apart() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Threads change how work is split, never the result: the demo scene's detections with one
+/// thread and with two are the same bytes.
+#[test]
+fn detect_gives_the_same_detections_with_one_and_two_threads() {
+    let dir = scratch("threads");
+    let outputs: Vec<String> = ["1", "2"]
+        .iter()
+        .map(|n| {
+            let out = dir.join(n);
+            run(bin()
+                .env("RAYON_NUM_THREADS", n)
+                .arg("detect")
+                .arg("--out-dir")
+                .arg(&out));
+            std::fs::read_to_string(out.join("demo-scene.basins.coco.json")).expect("results")
+        })
+        .collect();
+    assert!(outputs[0].contains("bbox"), "the demo scene has basins");
+    assert_eq!(outputs[0], outputs[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -173,7 +173,7 @@ pub fn write_geojson(
             path: path.to_path_buf(),
             cause,
         })?;
-    std::fs::write(path, text).map_err(|cause| OutputError::Io {
+    raster::atomic::write(path, text).map_err(|cause| OutputError::Io {
         path: path.to_path_buf(),
         cause,
     })
@@ -237,7 +237,7 @@ fn csv_field(t: &str) -> String {
 
 /// Writes [`csv`] to `path`.
 pub fn write_csv(path: &Path, basins: &[Basin], geo: Option<&GeoInfo>) -> Result<(), OutputError> {
-    std::fs::write(path, csv(basins, geo)).map_err(|cause| OutputError::Io {
+    raster::atomic::write(path, csv(basins, geo)).map_err(|cause| OutputError::Io {
         path: path.to_path_buf(),
         cause,
     })

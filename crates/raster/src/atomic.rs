@@ -5,8 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::RasterError;
-
 /// The temporary file of one output; removed when dropped uncommitted.
 #[derive(Debug)]
 pub struct Pending {
@@ -33,11 +31,18 @@ impl Pending {
     }
 
     /// Renames the finished temporary file onto the target.
-    pub fn commit(&mut self) -> Result<(), RasterError> {
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| RasterError::io(&self.path, e))?;
+    pub fn commit(&mut self) -> std::io::Result<()> {
+        std::fs::rename(&self.tmp, &self.path)?;
         self.committed = true;
         Ok(())
     }
+}
+
+/// `std::fs::write`, atomically.
+pub fn write(path: &Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
+    let mut temp = Pending::new(path);
+    std::fs::write(temp.tmp(), bytes)?;
+    temp.commit()
 }
 
 impl Drop for Pending {
@@ -45,5 +50,30 @@ impl Drop for Pending {
         if !self.committed {
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_whole_or_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.json");
+        write(&p, "one").unwrap();
+        write(&p, "two").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        {
+            let temp = Pending::new(&p);
+            std::fs::write(temp.tmp(), "half").unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+        assert!(write(&dir.path().join("no/such/folder.json"), "x").is_err());
     }
 }

@@ -4,7 +4,7 @@
 //! in little-endian (LiCSBAS, ISCE) and LiCSBAS's byte coherence are read too.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use num_complex::Complex32;
@@ -392,12 +392,8 @@ pub fn write_raw_c32_be(path: &Path, data: &[Complex32]) -> Result<(), RasterErr
 }
 
 fn write_be(path: &Path, bytes: impl Iterator<Item = u8>) -> Result<(), RasterError> {
-    let file = File::create(path).map_err(|e| RasterError::io(path, e))?;
-    let mut out = BufWriter::new(file);
     let bytes: Vec<u8> = bytes.collect();
-    out.write_all(&bytes)
-        .and_then(|_| out.flush())
-        .map_err(|e| RasterError::io(path, e))
+    crate::atomic::write(path, bytes).map_err(|e| RasterError::io(path, e))
 }
 
 /// Writes an EQA or UTM DEM parameter file for a north-up transform (the inverse of
@@ -449,7 +445,7 @@ pub fn write_dem_par(
             ));
         }
     }
-    std::fs::write(path, text).map_err(|e| RasterError::io(path, e))
+    crate::atomic::write(path, text).map_err(|e| RasterError::io(path, e))
 }
 
 #[cfg(test)]

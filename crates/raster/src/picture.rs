@@ -53,7 +53,7 @@ fn write_png(
     let mut writer = enc.write_header().map_err(png_err)?;
     writer.write_image_data(data).map_err(png_err)?;
     writer.finish().map_err(png_err)?;
-    temp.commit()
+    temp.commit().map_err(|e| RasterError::io(path, e))
 }
 
 /// Writes an 8-bit RGB JPEG at `quality` (1–100), as figures and screenshots are often
@@ -87,7 +87,7 @@ pub fn write_jpeg_rgb(
             cause,
         })?;
     std::io::Write::flush(&mut out).map_err(|e| RasterError::io(path, e))?;
-    temp.commit()
+    temp.commit().map_err(|e| RasterError::io(path, e))
 }
 
 /// A PNG or JPEG picture as 8-bit RGB (3 bands); gray and palette pictures are expanded,

@@ -291,7 +291,9 @@ impl GeoTiffWriter {
             self.write_chunk_row(&band, rows)?;
         }
         self.write_directory()?;
-        self.temp.commit()
+        self.temp
+            .commit()
+            .map_err(|e| RasterError::io(&self.path, e))
     }
 
     fn put(&mut self, bytes: &[u8]) -> Result<(), RasterError> {

@@ -455,7 +455,7 @@ pub fn write_tiles(
     };
     for (name, body) in SPLIT_NAMES.iter().zip(split_lists) {
         let p = out.join("splits").join(format!("{name}.txt"));
-        fs::write(&p, body).map_err(|e| SynthError::io(&p, e))?;
+        raster::atomic::write(&p, body).map_err(|e| SynthError::io(&p, e))?;
     }
     Ok((coco, summary))
 }
@@ -492,22 +492,20 @@ pub fn append_tiles(out: &Path, tiles: Vec<TileOut>) -> Result<usize, SynthError
         let p = out.join("splits").join(format!("{name}.txt"));
         let mut old = fs::read_to_string(&p).unwrap_or_default();
         old.push_str(&body);
-        fs::write(&p, old).map_err(|e| SynthError::io(&p, e))?;
+        raster::atomic::write(&p, old).map_err(|e| SynthError::io(&p, e))?;
     }
-    let tmp = out.join(".annotations.json.tmp");
-    write_json(&tmp, &coco)?;
-    fs::rename(&tmp, &path).map_err(|e| SynthError::io(&path, e))?;
+    write_json(&path, &coco)?;
     Ok(n)
 }
 
-/// Writes JSON with a trailing newline.
+/// Writes JSON with a trailing newline, atomically.
 pub fn write_json(path: &Path, v: &impl serde::Serialize) -> Result<(), SynthError> {
     let mut s = serde_json::to_string_pretty(v).map_err(|e| SynthError::Json {
         path: path.to_path_buf(),
         source: e,
     })?;
     s.push('\n');
-    fs::write(path, s).map_err(|e| SynthError::io(path, e))
+    raster::atomic::write(path, s).map_err(|e| SynthError::io(path, e))
 }
 
 /// The manifest: seed, parameters, version, counts and the label convention.

@@ -66,14 +66,16 @@ pub fn write_png_fast(path: &Path, w: usize, h: usize, rgb: &[u8]) -> Result<(),
         u32::try_from(w).map_err(|e| io(std::io::Error::other(e)))?,
         u32::try_from(h).map_err(|e| io(std::io::Error::other(e)))?,
     );
-    let file = std::fs::File::create(path).map_err(io)?;
+    let mut temp = raster::atomic::Pending::new(path);
+    let file = std::fs::File::create(temp.tmp()).map_err(io)?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), wu, hu);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
     enc.set_compression(png::Compression::Fast);
     let mut writer = enc.write_header().map_err(enc_err)?;
     writer.write_image_data(rgb).map_err(enc_err)?;
-    writer.finish().map_err(enc_err)
+    writer.finish().map_err(enc_err)?;
+    temp.commit().map_err(io)
 }
 
 /// Draws a box outline (`thick` px, inside the box) into an RGB picture.

@@ -172,7 +172,7 @@ pub fn save_run_config(cfg: &TrainConfig) -> Result<(), RunConfigError> {
         path: path.clone(),
         source,
     })?;
-    std::fs::write(&path, json).map_err(|source| RunConfigError::Io { path, source })
+    raster::atomic::write(&path, json).map_err(|source| RunConfigError::Io { path, source })
 }
 
 /// Reads the configuration stored in a run folder.

@@ -79,11 +79,15 @@ impl CsvLog {
                 .collect(),
             _ => Vec::new(),
         };
-        let mut file = std::fs::File::create(path)?;
-        writeln!(file, "{HEADER}")?;
+        // The kept rows are rewritten whole before they replace the log: killed half way,
+        // the old log stays.
+        let mut text = format!("{HEADER}\n");
         for l in kept {
-            writeln!(file, "{l}")?;
+            text.push_str(&l);
+            text.push('\n');
         }
+        raster::atomic::write(path, text)?;
+        let file = std::fs::OpenOptions::new().append(true).open(path)?;
         Ok(Self {
             path: path.to_path_buf(),
             file,

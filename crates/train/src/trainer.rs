@@ -486,7 +486,7 @@ pub fn train_until(
     let report = summarise(&run, &losses, first_step, started, cfg.batch, last_eval);
     let report_path = cfg.out.join(REPORT_FILE);
     let json = serde_json::to_string_pretty(&report).unwrap_or_default();
-    std::fs::write(&report_path, json).map_err(io_err(&report_path))?;
+    raster::atomic::write(&report_path, json).map_err(io_err(&report_path))?;
     Ok(report)
 }
 

@@ -217,7 +217,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     print!("{}", report.to_table());
     if let Some(out) = &args.out {
         let text = serde_json::to_string_pretty(&report).context("serialising the report")?;
-        std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+        super::atomic_write(out, text.as_bytes())?;
         println!("report: {}", out.display());
     }
     if let Some(png) = &args.pr_png {

@@ -41,8 +41,5 @@ pub fn unit_interval(s: &str) -> Result<f32, String> {
 /// Writes `bytes` to `path` through a temporary file beside it and a rename, so a reader
 /// never sees half a file and an interrupted run leaves the old one whole.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut temp = ::raster::atomic::Pending::new(path);
-    std::fs::write(temp.tmp(), bytes).with_context(|| format!("writing {}", path.display()))?;
-    temp.commit()?;
-    Ok(())
+    ::raster::atomic::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }

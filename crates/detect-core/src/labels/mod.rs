@@ -103,5 +103,5 @@ pub(crate) fn read_text(path: &Path) -> Result<String, LabelError> {
 }
 
 pub(crate) fn write_text(path: &Path, text: &str) -> Result<(), LabelError> {
-    std::fs::write(path, text).map_err(|e| LabelError::io(path, e))
+    raster::atomic::write(path, text).map_err(|e| LabelError::io(path, e))
 }

@@ -786,3 +786,27 @@ fn detect_gives_the_same_detections_with_one_and_two_threads() {
     assert_eq!(outputs[0], outputs[1]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// No command writes over the file it reads.
+#[test]
+fn phase_tools_refuse_to_write_over_their_input() {
+    let dir = scratch("phase-onto-input");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo/demo-scene.tif");
+    let tif = dir.join("a.tif");
+    std::fs::copy(&demo, &tif).expect("copy");
+    let before = std::fs::read(&tif).expect("read");
+    for sub in ["filter", "multilook"] {
+        let e = refused(
+            bin()
+                .args(["phase", sub])
+                .arg(&tif)
+                .arg("-o")
+                .arg(dir.join(".").join("a.tif")),
+        );
+        assert!(e.contains("is the input"), "{sub}: {e}");
+    }
+    let e = refused(bin().args(["raster", "convert"]).arg(&tif).arg(&tif));
+    assert!(e.contains("is the input"), "{e}");
+    assert_eq!(std::fs::read(&tif).expect("read"), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -22,7 +22,8 @@ pub struct Args {
     /// Weights to calibrate (default: the bundled model).
     #[arg(short, long)]
     pub weights: Option<PathBuf>,
-    /// Where to write the calibrated weights (must differ from --weights).
+    /// Where to write the calibrated weights (must differ from --weights; replaced if it
+    /// exists).
     #[arg(short, long)]
     pub out: PathBuf,
     /// Validation scenes.

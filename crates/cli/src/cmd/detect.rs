@@ -57,7 +57,8 @@ pub struct Args {
     /// Radar wavelength in metres, to turn LOS displacement into phase (Sentinel-1 C band).
     #[arg(long, default_value_t = insar::S1_WAVELENGTH)]
     pub wavelength: f64,
-    /// Where to write the outputs (created if missing).
+    /// Where to write the outputs (created if missing). Outputs of the same names there are
+    /// replaced, each written whole (temporary file, then rename).
     #[arg(short, long, default_value = "out")]
     pub out_dir: PathBuf,
     /// Overlap of neighbouring tiles in pixels: at least the largest basin you expect, so

@@ -44,7 +44,7 @@ enum Command {
 struct InvertArgs {
     /// The picture (PNG or JPEG, RGB or RGBA).
     input: PathBuf,
-    /// Output GeoTIFF of wrapped phase (must differ from the input).
+    /// Output GeoTIFF of wrapped phase (must differ from the input; replaced if it exists).
     #[arg(short, long)]
     output: PathBuf,
     #[arg(long, default_value = "auto", long_help = input::picture::COLORMAP_HELP)]
@@ -55,7 +55,8 @@ struct InvertArgs {
 struct FilterArgs {
     /// Complex interferogram or wrapped phase (radians).
     input: PathBuf,
-    /// Output GeoTIFF, same kind as the input (CFloat32 or Float32 phase).
+    /// Output GeoTIFF, same kind as the input (CFloat32 or Float32 phase); must differ from
+    /// the input, replaced if it exists.
     #[arg(short, long)]
     output: PathBuf,
     /// Filter strength in [0, 1]: 0 leaves the data unchanged, 1 is the strongest.
@@ -76,7 +77,8 @@ struct FilterArgs {
 struct MultilookArgs {
     /// Complex interferogram or wrapped phase (radians).
     input: PathBuf,
-    /// Output GeoTIFF, same kind as the input; pixel size grows by the look factors.
+    /// Output GeoTIFF, same kind as the input; pixel size grows by the look factors. Must
+    /// differ from the input; replaced if it exists.
     #[arg(short, long)]
     output: PathBuf,
     /// Looks in range (x, columns).
@@ -92,7 +94,7 @@ struct RenderArgs {
     /// Complex interferogram, wrapped or unwrapped phase (radians), read as `detect` reads
     /// scenes; or with --coherence a Float32 band in [0, 1] or a Byte band (0–255).
     input: PathBuf,
-    /// Output PNG.
+    /// Output PNG (replaced if it exists).
     #[arg(short, long)]
     output: PathBuf,
     /// Palette: cyclic (cmocean phase), jet, jet64, hsv, gamma (GAMMA rasmph wheel), gray.
@@ -110,6 +112,19 @@ struct RenderArgs {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let (input, output) = match &args.command {
+        Command::Filter(a) => (&a.input, &a.output),
+        Command::Multilook(a) => (&a.input, &a.output),
+        Command::Render(a) => (&a.input, &a.output),
+        Command::Invert(a) => (&a.input, &a.output),
+    };
+    // Outputs replace what was there, whole; never the input being read.
+    if raster::convert::same_file(input, output) {
+        bail!(
+            "--output {} is the input: write elsewhere",
+            output.display()
+        );
+    }
     match args.command {
         Command::Filter(a) => filter(a),
         Command::Multilook(a) => multilook(a),
@@ -119,12 +134,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn invert(a: InvertArgs) -> anyhow::Result<()> {
-    if a.input.canonicalize().ok() == a.output.canonicalize().ok() {
-        bail!(
-            "--output {} is the input picture: write elsewhere",
-            a.output.display()
-        );
-    }
     let inv = input::invert_picture(&a.input, &a.colormap)?;
     raster::write_geotiff_f32(&a.output, inv.width, inv.height, &inv.phase, None, None)
         .with_context(|| format!("writing {}", a.output.display()))?;

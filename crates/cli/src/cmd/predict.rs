@@ -33,7 +33,9 @@ pub struct Args {
     #[arg(long, default_value = "auto", long_help = COLORMAP_HELP)]
     pub colormap: ColormapSpec,
     /// Output folder: `results.json` (COCO results), `images.json` (image ids ↔ files) and
-    /// one `<name>.png` per input with the detections drawn.
+    /// one `<name>.png` per input with the detections drawn. Files of those names there are
+    /// replaced (each written whole); a folder where a picture would replace an input is
+    /// refused.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
     /// Keep detections with confidence at least this.

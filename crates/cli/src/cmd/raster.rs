@@ -98,7 +98,7 @@ struct InfoArgs {
 struct ConvertArgs {
     /// The raster to read.
     input: PathBuf,
-    /// The GeoTIFF to write.
+    /// The GeoTIFF to write (replaced if it exists, written whole; never the input).
     output: PathBuf,
     #[command(flatten)]
     gamma: GammaArgs,

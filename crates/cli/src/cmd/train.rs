@@ -37,7 +37,8 @@ pub struct Args {
     /// Data set folder.
     #[arg(long, required_unless_present = "resume")]
     pub data: Option<PathBuf>,
-    /// Run folder (created; holds checkpoints, weights, log and curves).
+    /// Run folder (created; holds checkpoints, weights, log and curves). A new run replaces
+    /// the files of a run already there; `--resume` continues it.
     #[arg(long)]
     pub out: PathBuf,
     /// Continue the run in --out exactly where its last checkpoint left it (its stored

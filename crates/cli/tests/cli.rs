@@ -810,3 +810,22 @@ fn phase_tools_refuse_to_write_over_their_input() {
     assert_eq!(std::fs::read(&tif).expect("read"), before);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `detect --timings` says where the time went; windows run the demo scene in one piece.
+#[test]
+fn detect_reports_its_stages_and_runs_windows() {
+    let dir = scratch("timings");
+    for (window, tiles) in [("0", 25), ("2048", 1)] {
+        let t = dir.join(format!("{window}.json"));
+        run(bin()
+            .args(["detect", "--window", window, "--out-dir"])
+            .arg(dir.join(window))
+            .arg("--timings")
+            .arg(&t));
+        let v = read_json(&t);
+        assert_eq!(v["tiles"], tiles, "{v}");
+        assert!(v["network_secs"].as_f64().expect("seconds") > 0.0, "{v}");
+        assert!(v["basins"].as_u64().expect("count") >= 6, "{v}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

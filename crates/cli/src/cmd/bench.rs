@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 
-use super::{bench_infer, bench_pictures, bench_scenes, bench_synth, bench_train};
+use super::{bench_infer, bench_pictures, bench_scan, bench_scenes, bench_synth, bench_train};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,6 +23,9 @@ enum What {
     Scenes(bench_scenes::Args),
     /// Pictures read back to phase: error and AP50 per colormap, PNG and JPEG.
     Pictures(bench_pictures::Args),
+    /// Whole-scene scan (the paper's 7,636 × 8,205): time per stage and peak memory, for
+    /// tiles and windows.
+    Scan(bench_scan::Args),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -32,5 +35,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         What::Train(a) => bench_train::run(a),
         What::Scenes(a) => bench_scenes::run(a),
         What::Pictures(a) => bench_pictures::run(a),
+        What::Scan(a) => bench_scan::run(a),
     }
 }

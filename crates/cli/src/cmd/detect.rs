@@ -102,6 +102,10 @@ pub struct Args {
     /// Use the plain-burn inference path instead of the fast folded kernels (for checking).
     #[arg(long)]
     pub reference: bool,
+    /// Write where the time went (reading, encoding, network, stitching, writing) as JSON
+    /// here (what `bench scan` reads).
+    #[arg(long, value_name = "FILE")]
+    pub timings: Option<PathBuf>,
 }
 
 /// `--kind`: the input crate's kinds by name, listed in `--help`.
@@ -194,12 +198,24 @@ pub fn run(args: Args) -> Result<()> {
     let model = load_model(&weights, &args, Some(floor))?;
     let (score, why) = score_threshold(args.score, &model.header);
     let run = detect_tiles_of(&scene, &args, &model, true)?;
+    let t0 = Instant::now();
     let dets = stitch_at(&run.plan, &run.tiles, score, &stitch_params(&args));
     let basins: Vec<Basin> = dets
         .iter()
         .map(|&d| Basin::sized(d, run.geo.as_ref()))
         .collect();
+    let t1 = Instant::now();
     write_outputs(&args.out_dir, &scene, &basins, run.geo.as_ref())?;
+    let timings = Timings {
+        read_secs: run.secs - run.encode_secs - run.network_secs,
+        encode_secs: run.encode_secs,
+        network_secs: run.network_secs,
+        stitch_secs: (t1 - t0).as_secs_f64(),
+        write_secs: t1.elapsed().as_secs_f64(),
+        tiles: run.plan.len(),
+        side: run.plan.tile,
+        basins: basins.len(),
+    };
     println!(
         "{} basins in {} ({}×{} px, {} tiles of {}, overlap {}) in {:.1} s with {} [{}], score ≥ {score} ({why})",
         basins.len(),
@@ -209,11 +225,43 @@ pub fn run(args: Args) -> Result<()> {
         run.plan.len(),
         run.plan.tile,
         args.overlap,
-        run.secs,
+        timings.total(),
         weights.display(),
         model.predictor.engine_name(),
     );
+    println!(
+        "  reading {:.1} s, encoding {:.1} s, network {:.1} s, stitching {:.2} s, writing {:.2} s",
+        timings.read_secs,
+        timings.encode_secs,
+        timings.network_secs,
+        timings.stitch_secs,
+        timings.write_secs
+    );
+    if let Some(path) = &args.timings {
+        super::atomic_write(path, serde_json::to_string_pretty(&timings)?.as_bytes())?;
+    }
     Ok(())
+}
+
+/// Where a scene's time went (`--timings`, `bench scan`).
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
+pub struct Timings {
+    /// Reading and cutting the scene into tiles (streamed, so interleaved with the rest).
+    pub read_secs: f64,
+    pub encode_secs: f64,
+    pub network_secs: f64,
+    pub stitch_secs: f64,
+    pub write_secs: f64,
+    pub tiles: usize,
+    /// Side of the tiles or windows run.
+    pub side: usize,
+    pub basins: usize,
+}
+
+impl Timings {
+    pub fn total(&self) -> f64 {
+        self.read_secs + self.encode_secs + self.network_secs + self.stitch_secs + self.write_secs
+    }
 }
 
 /// How tiles' boxes become scene boxes.
@@ -226,7 +274,11 @@ pub struct SceneTiles {
     pub plan: TilePlan,
     pub tiles: Vec<TileDetections>,
     pub geo: Option<GeoInfo>,
+    /// Seconds from opening the scene to the last tile's boxes.
     pub secs: f64,
+    /// Of which in encoding tiles (and Goldstein filtering) and in the network.
+    pub encode_secs: f64,
+    pub network_secs: f64,
 }
 
 /// Streams `scene` through the model tile by tile (the options of `args`: kind, coherence,
@@ -262,12 +314,17 @@ pub fn detect_tiles_of(
     );
     let started = Instant::now();
     let goldstein = args.goldstein;
+    let (mut encode_secs, mut network_secs) = (0.0, 0.0);
     let detector = |tiles: &[TileData]| -> Result<Vec<Vec<Detection>>, BoxError> {
+        let t0 = Instant::now();
         let mut x = Vec::with_capacity(tiles.len() * 3 * tile * tile);
         for t in tiles {
             x.extend(encode_tile(t, data_kind, goldstein)?);
         }
+        let t1 = Instant::now();
         let dets = predictor.predict(&x, tiles.len(), tile, tile)?;
+        encode_secs += (t1 - t0).as_secs_f64();
+        network_secs += t1.elapsed().as_secs_f64();
         bar.inc(tiles.len() as u64);
         Ok(dets)
     };
@@ -280,6 +337,8 @@ pub fn detect_tiles_of(
         tiles,
         geo,
         secs: started.elapsed().as_secs_f64(),
+        encode_secs,
+        network_secs,
     })
 }
 

@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod bench_infer;
 pub mod bench_pictures;
+pub mod bench_scan;
 pub mod bench_scenes;
 pub mod bench_synth;
 pub mod bench_train;

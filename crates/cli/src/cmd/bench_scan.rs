@@ -1,0 +1,279 @@
+//! `yolo-basin bench scan`: the paper's whole-scene scan (a 7,636 × 8,205 interferogram),
+//! end to end (read, tile, encode, network, stitch, write), for each window setting, each in
+//! its own `detect` process so that its peak memory is its own. Speeds are quoted as ratios
+//! to the first setting, measured in the same run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use raster::tiff_read::GeoTiffReader;
+use raster::tiff_write::{GeoTiffWriter, RasterSpec, SampleType, WriteOptions};
+use raster::{Pixels, Raster};
+use serde::Serialize;
+use synth::SynthConfig;
+
+use super::detect::{self, Timings};
+use super::scenes::scratch;
+
+/// Time a whole scene takes through `detect`, per stage, for tiles and for windows.
+///
+/// Example: `yolo-basin bench scan --windows 0,1024,2048` (the first setting is the
+/// baseline the others are compared with; 0 = the model's 416-pixel tiles).
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model weights (default: the bundled model).
+    #[arg(short, long)]
+    pub weights: Option<PathBuf>,
+    /// Scene width in pixels (the paper's scene: 7,636 × 8,205).
+    #[arg(long, default_value_t = 7636)]
+    pub width: usize,
+    /// Scene height in pixels.
+    #[arg(long, default_value_t = 8205)]
+    pub height: usize,
+    /// Synth seed of the scene.
+    #[arg(long, default_value_t = 11)]
+    pub seed: u64,
+    /// Window settings to run (`detect --window`), comma-separated; the first is the baseline.
+    #[arg(long, value_delimiter = ',', default_value = "0,1024,2048")]
+    pub windows: Vec<usize>,
+    /// Write the table as JSON here too.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Folder for the scene and the outputs (default: a temporary one, removed afterwards).
+    #[arg(long)]
+    pub scratch: Option<PathBuf>,
+}
+
+/// One setting's run.
+#[derive(Serialize, Debug)]
+struct Row {
+    window: usize,
+    timings: Timings,
+    total_secs: f64,
+    /// Against the first setting's total.
+    speedup: f64,
+    peak_rss_mib: f64,
+    /// Boxes of the baseline matched here at IoU ≥ 0.5, and the largest score change.
+    matched: usize,
+    max_score_change: f64,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.windows.is_empty() {
+        bail!("--windows needs at least one setting");
+    }
+    let dir = scratch(args.scratch.as_deref(), "bench-scan");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let scene = make_scene(&args, &dir)?;
+    let weights = args
+        .weights
+        .clone()
+        .unwrap_or_else(|| detect::bundled(detect::DEFAULT_WEIGHTS));
+    let mut rows: Vec<Row> = Vec::new();
+    let mut baseline: Option<(f64, Vec<([f64; 4], f64)>)> = None;
+    for &window in &args.windows {
+        eprintln!("detect --window {window} …");
+        let out = dir.join(format!("window-{window}"));
+        let (timings, peak_kib) = run_detect(&scene, &weights, window, &out)?;
+        let boxes = read_boxes(&out.join("scene.basins.coco.json"))?;
+        let total = timings.total();
+        let (base_total, base_boxes) = baseline.get_or_insert_with(|| (total, boxes.clone()));
+        let (matched, max_score_change) = agreement(base_boxes, &boxes);
+        rows.push(Row {
+            window,
+            total_secs: total,
+            speedup: *base_total / total,
+            peak_rss_mib: peak_kib as f64 / 1024.0,
+            matched,
+            max_score_change,
+            timings,
+        });
+    }
+    print_table(&args, &rows);
+    if let Some(out) = &args.out {
+        super::atomic_write(out, serde_json::to_string_pretty(&rows)?.as_bytes())?;
+    }
+    if args.scratch.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+/// Simulates a square scene of the larger side and keeps its top-left `width × height`.
+fn make_scene(args: &Args, dir: &Path) -> Result<PathBuf> {
+    let scene = dir.join("scene.tif");
+    if scene.is_file() {
+        return Ok(scene);
+    }
+    let side = args.width.max(args.height);
+    eprintln!("simulating a {side}² scene (seed {}) …", args.seed);
+    let cfg = SynthConfig {
+        seed: args.seed,
+        tiles: 0,
+        scenes: 1,
+        scene_size: side,
+        ..SynthConfig::default()
+    };
+    let sim = dir.join("sim");
+    synth::write_dataset(&cfg, &sim, true, &|| {}).context("simulating the scene")?;
+    let [tif, ..] = synth::dataset::scene_paths(&sim, 0);
+    crop(&tif, &scene, args.width, args.height)?;
+    Ok(scene)
+}
+
+/// The top-left `width × height` of a single-band float32 GeoTIFF, streamed.
+fn crop(src: &Path, dst: &Path, width: usize, height: usize) -> Result<()> {
+    let mut r = GeoTiffReader::open(src)?;
+    if r.bands() != 1 || r.width() < width || r.height() < height {
+        bail!(
+            "{}: expected one band of at least {width}×{height}",
+            src.display()
+        );
+    }
+    let spec = RasterSpec {
+        width,
+        height,
+        bands: 1,
+        sample: SampleType::F32,
+        geo: r.geo().copied(),
+        nodata: r.nodata(),
+    };
+    let mut w = GeoTiffWriter::create(dst, spec, WriteOptions::default())?;
+    for y0 in (0..height).step_by(256) {
+        let n = 256.min(height - y0);
+        let Raster {
+            pixels: Pixels::F32(v),
+            width: full,
+            ..
+        } = r.read_rows(y0, n)?
+        else {
+            bail!("{}: expected float32 pixels", src.display());
+        };
+        let rows: Vec<f32> = v
+            .chunks_exact(full)
+            .flat_map(|row| &row[..width])
+            .copied()
+            .collect();
+        w.write_rows(&Pixels::F32(rows))?;
+    }
+    w.finish()?;
+    Ok(())
+}
+
+/// Runs `detect` in a child process; returns its timings and peak resident memory (KiB).
+fn run_detect(scene: &Path, weights: &Path, window: usize, out: &Path) -> Result<(Timings, u64)> {
+    let timings_path = out.with_extension("timings.json");
+    let child = Command::new(std::env::current_exe().context("finding this program")?)
+        .arg("detect")
+        .arg(scene)
+        .arg("--weights")
+        .arg(weights)
+        .arg("--window")
+        .arg(window.to_string())
+        .arg("--out-dir")
+        .arg(out)
+        .arg("--timings")
+        .arg(&timings_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting detect")?;
+    let (status, peak_kib) = wait_with_peak(child.id())?;
+    if !status {
+        bail!("detect --window {window} failed");
+    }
+    let text = std::fs::read_to_string(&timings_path)
+        .with_context(|| format!("reading {}", timings_path.display()))?;
+    Ok((serde_json::from_str(&text)?, peak_kib))
+}
+
+/// Waits for process `pid`: whether it succeeded, and its peak resident memory (KiB).
+fn wait_with_peak(pid: u32) -> Result<(bool, u64)> {
+    let pid = libc::pid_t::try_from(pid).context("child id")?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain old data, and wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointers to locals; the child is ours and not waited for elsewhere.
+    let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if got != pid {
+        bail!("waiting for detect: {}", std::io::Error::last_os_error());
+    }
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    Ok((ok, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
+}
+
+fn read_boxes(path: &Path) -> Result<Vec<([f64; 4], f64)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let results: Vec<detect_core::labels::coco::CocoResult> = serde_json::from_str(&text)?;
+    Ok(results.iter().map(|r| (r.bbox, r.score)).collect())
+}
+
+/// How many of `base`'s boxes (COCO x, y, w, h) `other` finds at IoU ≥ 0.5, and the largest
+/// score change among those.
+fn agreement(base: &[([f64; 4], f64)], other: &[([f64; 4], f64)]) -> (usize, f64) {
+    let iou = |a: &[f64; 4], b: &[f64; 4]| {
+        let w = (a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0]);
+        let h = (a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1]);
+        let i = w.max(0.0) * h.max(0.0);
+        if i > 0.0 {
+            i / (a[2] * a[3] + b[2] * b[3] - i)
+        } else {
+            0.0
+        }
+    };
+    let mut matched = 0;
+    let mut worst = 0.0f64;
+    for (b, s) in base {
+        let best = other
+            .iter()
+            .map(|(o, so)| (iou(b, o), (s - so).abs()))
+            .max_by(|x, y| x.0.total_cmp(&y.0));
+        if let Some((_, ds)) = best.filter(|(v, _)| *v >= 0.5) {
+            matched += 1;
+            worst = worst.max(ds);
+        }
+    }
+    (matched, worst)
+}
+
+fn print_table(args: &Args, rows: &[Row]) {
+    println!(
+        "{} × {} scene, seed {}; speed-up against --window {}",
+        args.width, args.height, args.seed, rows[0].window
+    );
+    println!(
+        "{:>7} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>10}",
+        "window",
+        "side",
+        "tiles",
+        "total s",
+        "read s",
+        "encode",
+        "network",
+        "stitch",
+        "speedup",
+        "peak MiB",
+        "matched"
+    );
+    for r in rows {
+        let t = &r.timings;
+        println!(
+            "{:>7} {:>6} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>7.2}× {:>8.0} {:>4}/{:<3} Δs≤{:.2}",
+            r.window,
+            t.side,
+            t.tiles,
+            r.total_secs,
+            t.read_secs,
+            t.encode_secs,
+            t.network_secs,
+            t.stitch_secs,
+            r.speedup,
+            r.peak_rss_mib,
+            r.matched,
+            rows[0].timings.basins,
+            r.max_score_change
+        );
+    }
+}

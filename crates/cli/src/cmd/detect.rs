@@ -216,8 +216,9 @@ pub fn run(args: Args) -> Result<()> {
         side: run.plan.tile,
         basins: basins.len(),
     };
+    let pieces = if args.window == 0 { "tiles" } else { "windows" };
     println!(
-        "{} basins in {} ({}×{} px, {} tiles of {}, overlap {}) in {:.1} s with {} [{}], score ≥ {score} ({why})",
+        "{} basins in {} ({}×{} px, {} {pieces} of {}, overlap {}) in {:.1} s with {} [{}], score ≥ {score} ({why})",
         basins.len(),
         scene.display(),
         run.plan.scene_width,

@@ -215,6 +215,7 @@ pub fn run(args: Args) -> Result<()> {
         tiles: run.plan.len(),
         side: run.plan.tile,
         basins: basins.len(),
+        peak_rss_mib: model::fast::peak_rss_kib().map_or(0.0, |k| k as f64 / 1024.0),
     };
     let pieces = if args.window == 0 { "tiles" } else { "windows" };
     println!(
@@ -257,6 +258,8 @@ pub struct Timings {
     /// Side of the tiles or windows run.
     pub side: usize,
     pub basins: usize,
+    /// The process's peak resident memory (VmHWM; 0 where the system does not say).
+    pub peak_rss_mib: f64,
 }
 
 impl Timings {

@@ -71,7 +71,7 @@ pub fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(|| detect::bundled(detect::DEFAULT_WEIGHTS));
     let mut rows: Vec<Row> = Vec::new();
-    let mut baseline: Option<(f64, Vec<([f64; 4], f64)>)> = None;
+    let mut baseline: Option<(f64, Vec<ScoredBox>)> = None;
     for &window in &args.windows {
         eprintln!("detect --window {window} …");
         let out = dir.join(format!("window-{window}"));
@@ -186,7 +186,10 @@ fn run_detect(scene: &Path, weights: &Path, window: usize, out: &Path) -> Result
     Ok(serde_json::from_str(&text)?)
 }
 
-fn read_boxes(path: &Path) -> Result<Vec<([f64; 4], f64)>> {
+/// A COCO box (x, y, w, h) and its score.
+type ScoredBox = ([f64; 4], f64);
+
+fn read_boxes(path: &Path) -> Result<Vec<ScoredBox>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let results: Vec<detect_core::labels::coco::CocoResult> = serde_json::from_str(&text)?;
@@ -195,7 +198,7 @@ fn read_boxes(path: &Path) -> Result<Vec<([f64; 4], f64)>> {
 
 /// How many of `base`'s boxes (COCO x, y, w, h) `other` finds at IoU ≥ 0.5, and the largest
 /// score change among those.
-fn agreement(base: &[([f64; 4], f64)], other: &[([f64; 4], f64)]) -> (usize, f64) {
+fn agreement(base: &[ScoredBox], other: &[ScoredBox]) -> (usize, f64) {
     let iou = |a: &[f64; 4], b: &[f64; 4]| {
         let w = (a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0]);
         let h = (a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1]);

@@ -252,7 +252,7 @@ mod tests {
         ] {
             let p = TilePlan::windows(w, h, [416, 2048], 160, 32).unwrap();
             assert!(
-                p.tile % 32 == 0 && (416..=2048).contains(&p.tile),
+                p.tile.is_multiple_of(32) && (416..=2048).contains(&p.tile),
                 "{w}x{h}: {}",
                 p.tile
             );

@@ -42,6 +42,8 @@ enum Command {
     Phase(cmd::phase::Args),
     /// Benchmarks (speed and memory), each against a baseline measured in the same run.
     Bench(cmd::bench::Args),
+    /// Fuzz the file readers with damaged inputs: every one must end in a clean error.
+    Fuzz(cmd::fuzz::Args),
 }
 
 /// Simulation, tiling and inference allocate and free buffers of megabytes over and over.
@@ -72,6 +74,7 @@ fn main() {
         Command::Raster(a) => cmd::raster::run(a),
         Command::Phase(a) => cmd::phase::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Fuzz(a) => cmd::fuzz::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

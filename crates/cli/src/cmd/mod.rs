@@ -8,6 +8,7 @@ pub mod bench_train;
 pub mod calibrate;
 pub mod detect;
 pub mod eval;
+pub mod fuzz;
 pub mod info;
 pub mod mine;
 pub mod phase;

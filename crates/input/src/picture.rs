@@ -101,8 +101,18 @@ impl Inverted {
     }
 }
 
-/// Reads the picture at `path` and inverts it with `spec`.
+/// Reads the picture at `path` and inverts it with `spec`. Only PNG and JPEG are pictures:
+/// 8-bit rasters of other formats (a byte GeoTIFF, a GAMMA byte `.cc`) are refused with what
+/// to give instead.
 pub fn invert_picture(path: &Path, spec: &ColormapSpec) -> Result<Inverted, InputError> {
+    if !is_picture_file(path) {
+        return Err(InputError::invalid(
+            path,
+            "8-bit data is not phase, and only PNG/JPEG pictures are read back to phase: give \
+             wrapped phase (float32 radians) or a complex interferogram; a byte coherence \
+             raster goes to --coherence",
+        ));
+    }
     let (w, h, channels, data) = raster::read_picture_rgba(path)?;
     invert_samples(w, h, channels, &data, spec, path)
 }
@@ -182,6 +192,21 @@ fn read_palette(path: &Path) -> Result<Palette, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A byte GeoTIFF given as a scene once failed with "the image format Tiff is not
+    /// supported"; now the message says what to give.
+    #[test]
+    fn a_byte_geotiff_is_not_taken_for_a_picture() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tif = dir.path().join("coherence.tif");
+        raster::write_geotiff_u8(&tif, 4, 3, 1, &[200; 12], None, None).expect("tif");
+        let e = invert_picture(&tif, &ColormapSpec::Auto).expect_err("not a picture");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("coherence.tif") && msg.contains("--coherence"),
+            "{msg}"
+        );
+    }
 
     #[test]
     fn spec_parses_names_files_and_refuses_others() {

@@ -127,9 +127,14 @@ pub fn load_weights(path: &Path, device: &Device) -> Result<(Detector, WeightsHe
         Detector::try_new(&header.config, device).map_err(|e| mismatch(e.to_string()))?;
     check_tensors(&model, &container.tensors).map_err(mismatch)?;
     let mut store = SafetensorsStore::from_file(path);
+    // Names and shapes were checked above: what the loader still refuses is a damaged file
+    // (cut short, bad offsets), not another network.
     model
         .load_from(&mut store)
-        .map_err(|e| mismatch(e.to_string()))?;
+        .map_err(|e| ModelError::Format {
+            path: path.to_path_buf(),
+            detail: format!("the tensors cannot be read (damaged or cut short?): {e}"),
+        })?;
     Ok((model, header))
 }
 
@@ -369,6 +374,25 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("reshaped.safetensors"), "{msg}");
+    }
+
+    /// A file cut short in its tensor data is called damaged, not "another network".
+    #[test]
+    fn a_cut_file_is_damaged_not_a_mismatch() {
+        let cfg = ModelConfig::new(Variant::LightYoloBasin, Scale::N).with_tile(64);
+        let m = Detector::new(&cfg, &Device::flex());
+        let good = scratch("cut-good.safetensors");
+        save_weights(&good, &m, &WeightsHeader::new(&cfg)).expect("save");
+        let bytes = std::fs::read(&good).expect("read");
+        let cut = scratch("cut.safetensors");
+        std::fs::write(&cut, &bytes[..bytes.len() - 1000]).expect("write");
+        let msg = load_weights(&cut, &Device::flex())
+            .expect_err("cut short")
+            .to_string();
+        assert!(
+            msg.contains("damaged") && !msg.contains("do not fit"),
+            "{msg}"
+        );
     }
 
     /// A header naming a 2^33-pixel tile once overflowed the sizes detect computes from it.

@@ -557,14 +557,8 @@ fn coco_boxes(p: &Path) -> Vec<([f64; 4], f64)> {
 }
 
 fn iou_xywh(a: &[f64; 4], b: &[f64; 4]) -> f64 {
-    let w = (a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0]);
-    let h = (a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1]);
-    let i = w.max(0.0) * h.max(0.0);
-    if i > 0.0 {
-        i / (a[2] * a[3] + b[2] * b[3] - i)
-    } else {
-        0.0
-    }
+    use detect_core::BBox;
+    detect_core::iou::iou(&BBox::from_xywh(*a), &BBox::from_xywh(*b))
 }
 
 /// How far `other` is from `reference`: the worst best-IoU of a reference box, and the

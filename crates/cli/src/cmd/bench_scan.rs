@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
+use detect_core::BBox;
+use detect_core::iou::iou;
+use detect_core::labels::coco::read_coco_results;
 use raster::tiff_read::GeoTiffReader;
 use raster::tiff_write::{GeoTiffWriter, RasterSpec, SampleType, WriteOptions};
 use raster::{Pixels, Raster};
@@ -186,29 +189,20 @@ fn run_detect(scene: &Path, weights: &Path, window: usize, out: &Path) -> Result
     Ok(serde_json::from_str(&text)?)
 }
 
-/// A COCO box (x, y, w, h) and its score.
-type ScoredBox = ([f64; 4], f64);
+/// A box and its score.
+type ScoredBox = (BBox, f64);
 
 fn read_boxes(path: &Path) -> Result<Vec<ScoredBox>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let results: Vec<detect_core::labels::coco::CocoResult> = serde_json::from_str(&text)?;
-    Ok(results.iter().map(|r| (r.bbox, r.score)).collect())
+    let results = read_coco_results(path, None)?;
+    Ok(results
+        .iter()
+        .map(|r| (BBox::from_xywh(r.bbox), r.score))
+        .collect())
 }
 
-/// How many of `base`'s boxes (COCO x, y, w, h) `other` finds at IoU ≥ 0.5, and the largest
-/// score change among those.
+/// How many of `base`'s boxes `other` finds at IoU ≥ 0.5, and the largest score change
+/// among those.
 fn agreement(base: &[ScoredBox], other: &[ScoredBox]) -> (usize, f64) {
-    let iou = |a: &[f64; 4], b: &[f64; 4]| {
-        let w = (a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0]);
-        let h = (a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1]);
-        let i = w.max(0.0) * h.max(0.0);
-        if i > 0.0 {
-            i / (a[2] * a[3] + b[2] * b[3] - i)
-        } else {
-            0.0
-        }
-    };
     let mut matched = 0;
     let mut worst = 0.0f64;
     for (b, s) in base {

@@ -55,16 +55,7 @@ impl TilePlan {
         tile: usize,
         overlap: usize,
     ) -> Result<Self, TilingError> {
-        if width == 0 || height == 0 {
-            return Err(TilingError::Plan(format!(
-                "scene size {width}x{height} is empty"
-            )));
-        }
-        if tile == 0 || overlap >= tile {
-            return Err(TilingError::Plan(format!(
-                "overlap {overlap} must be smaller than the tile size {tile}"
-            )));
-        }
+        check_sizes(width, height, tile, overlap)?;
         Ok(Self {
             scene_width: width,
             scene_height: height,
@@ -92,8 +83,7 @@ impl TilePlan {
                 "window sides {min}..{max} must be positive multiples of {multiple}"
             )));
         }
-        // Fails on an empty scene or an overlap not below `min`.
-        Self::new(width, height, min, overlap)?;
+        check_sizes(width, height, min, overlap)?;
         let area = |side: usize| {
             let n = |len: usize| windows_along(len, side, overlap) as u128;
             n(width) * n(height) * (side as u128).pow(2)
@@ -162,6 +152,26 @@ impl TilePlan {
             tile.y0 + tile.size < self.scene_height,
         ]
     }
+}
+
+/// A scene to cut must have pixels, and tiles must be wider than their overlap.
+fn check_sizes(
+    width: usize,
+    height: usize,
+    tile: usize,
+    overlap: usize,
+) -> Result<(), TilingError> {
+    if width == 0 || height == 0 {
+        return Err(TilingError::Plan(format!(
+            "scene size {width}x{height} is empty"
+        )));
+    }
+    if tile == 0 || overlap >= tile {
+        return Err(TilingError::Plan(format!(
+            "overlap {overlap} must be smaller than the tile size {tile}"
+        )));
+    }
+    Ok(())
 }
 
 /// How many windows of `side` overlapping by at least `overlap` cover `len`.

@@ -68,14 +68,7 @@ pub fn load_image(
     // A picture is decoded once: its samples (alpha included) feed the inversion.
     let (raster, samples) = if picture_file {
         let (width, height, channels, samples) = raster::read_picture_rgba(path)?;
-        let raster = Raster {
-            width,
-            height,
-            bands: 3,
-            pixels: Pixels::U8(raster::rgb_of(&samples, channels)),
-            geo: None,
-            nodata: None,
-        };
+        let raster = raster::picture_raster(width, height, channels, &samples);
         (raster, Some((channels, samples)))
     } else {
         (raster::read_any_with(path, &spec.read_options())?, None)

@@ -35,7 +35,7 @@ pub use geo::{GeoInfo, GeoTransform};
 pub use info::{RasterInfo, describe};
 pub use num_complex::Complex32;
 pub use picture::{
-    read_picture, read_picture_rgba, rgb_of, write_jpeg_rgb, write_png_gray, write_png_rgb,
+    picture_raster, read_picture, read_picture_rgba, write_jpeg_rgb, write_png_gray, write_png_rgb,
 };
 pub use raster::{BandStats, Pixels, Raster, StatsAccumulator};
 pub use tiff_read::{GeoTiffReader, StoredType, TiffLayout, read_geotiff};

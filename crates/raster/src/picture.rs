@@ -94,19 +94,25 @@ pub fn write_jpeg_rgb(
 /// alpha is dropped.
 pub fn read_picture(path: &Path) -> Result<Raster, RasterError> {
     let (width, height, channels, samples) = read_picture_rgba(path)?;
-    Ok(Raster {
+    Ok(picture_raster(width, height, channels, &samples))
+}
+
+/// The 8-bit RGB raster of [`read_picture_rgba`]'s samples (alpha dropped): what
+/// [`read_picture`] returns, for a caller that also needs the samples themselves.
+pub fn picture_raster(width: usize, height: usize, channels: usize, samples: &[u8]) -> Raster {
+    Raster {
         width,
         height,
         bands: 3,
-        pixels: Pixels::U8(rgb_of(&samples, channels)),
+        pixels: Pixels::U8(rgb_of(samples, channels)),
         geo: None,
         nodata: None,
-    })
+    }
 }
 
 /// The RGB of interleaved RGB (`channels` 3) or RGBA (4) samples, alpha dropped as the
 /// `image` crate's RGBA → RGB conversion does.
-pub fn rgb_of(samples: &[u8], channels: usize) -> Vec<u8> {
+fn rgb_of(samples: &[u8], channels: usize) -> Vec<u8> {
     if channels == 3 {
         return samples.to_vec();
     }

@@ -1,7 +1,7 @@
 //! Any readable raster → GeoTIFF, streamed in bands of rows (e.g. a GAMMA `.diff` + its
 //! `.par` into a georeferenced CFloat32 GeoTIFF).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::any::{self, ReadOptions};
 use crate::error::RasterError;
@@ -56,14 +56,17 @@ pub fn convert_to_geotiff(
 /// Whether `a` and `b` name one file (links and relative paths resolved; `b` need not
 /// exist yet).
 pub fn same_file(a: &Path, b: &Path) -> bool {
-    let resolve = |p: &Path| {
-        p.canonicalize().ok().or_else(|| {
-            let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
-            let dir = parent.map_or_else(|| Path::new(".").canonicalize(), |d| d.canonicalize());
-            Some(dir.ok()?.join(p.file_name()?))
-        })
-    };
-    matches!((resolve(a), resolve(b)), (Some(x), Some(y)) if x == y)
+    matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// `p` with links and relative parts resolved; for a file that does not exist yet, its
+/// resolved folder joined with its name. `None` when the folder does not exist either.
+pub fn resolved(p: &Path) -> Option<PathBuf> {
+    p.canonicalize().ok().or_else(|| {
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = parent.map_or_else(|| Path::new(".").canonicalize(), |d| d.canonicalize());
+        Some(dir.ok()?.join(p.file_name()?))
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `yolo-basin predict`: run a trained model on a folder of tiles (wrapped-phase GeoTIFFs)
 //! or pictures (PNG/JPEG); write COCO results and annotated PNGs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -205,36 +205,31 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()>
 /// them is an input: predict never draws over what it reads.
 fn annotated_paths(out: &Path, files: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().to_lowercase());
-    let drawn: Vec<PathBuf> = files
+    let mut stems: HashMap<Option<String>, usize> = HashMap::new();
+    for f in files {
+        *stems.entry(stem(f)).or_default() += 1;
+    }
+    let inputs: HashMap<PathBuf, &PathBuf> = files
+        .iter()
+        .filter_map(|f| Some((raster::convert::resolved(f)?, f)))
+        .collect();
+    files
         .iter()
         .map(|f| {
-            let shared = files.iter().filter(|g| stem(g) == stem(f)).count() > 1;
+            let shared = stems.get(&stem(f)).is_some_and(|&n| n > 1);
             let name = if shared { f.file_name() } else { f.file_stem() };
             let name = name.map_or("image".into(), |n| n.to_string_lossy().into_owned());
-            out.join(format!("{name}.png"))
-        })
-        .collect();
-    for d in &drawn {
-        if let Some(f) = files.iter().find(|f| raster::convert::same_file(d, f)) {
-            bail!(
-                "{} would be drawn over the input {}: give --out another folder",
-                d.display(),
-                f.display()
-            );
-        }
-    }
-    for names in [["results.json", "images.json"]] {
-        for n in names {
-            let target = out.join(n);
-            if let Some(f) = files
-                .iter()
-                .find(|f| raster::convert::same_file(&target, f))
-            {
-                bail!("{} is an input: give --out another folder", f.display());
+            let drawn = out.join(format!("{name}.png"));
+            if let Some(input) = raster::convert::resolved(&drawn).and_then(|r| inputs.get(&r)) {
+                bail!(
+                    "{} would be drawn over the input {}: give --out another folder",
+                    drawn.display(),
+                    input.display()
+                );
             }
-        }
-    }
-    Ok(drawn)
+            Ok(drawn)
+        })
+        .collect()
 }
 
 /// How predict reads each input: as `detect` reads scenes, colormap as given.

@@ -1,18 +1,31 @@
 //! `yolo-basin`: the command-line edge over the library crates. Each subcommand lives in
-//! its own module under `cmd/` with an `Args` (clap) and a `run`.
+//! its own module under `cmd/` (the `cli` library) with an `Args` (clap) and a `run`.
 
 use clap::{Parser, Subcommand};
+use cli::cmd;
 
-mod cmd;
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin detect                      # the bundled model on the bundled demo scene → out/
+  yolo-basin detect 20201230_20210111.geo.diff_pha.tif -o out
+  yolo-basin detect --help               # what detect reads and writes
+";
 
 /// Find mining subsidence basins in InSAR interferograms (Light YOLO-Basin, 2022).
 ///
-/// Typical use: `yolo-basin detect scene.tif -o basins.geojson` on a wrapped-phase
-/// GeoTIFF, GAMMA raster or rendered picture; `yolo-basin synth` to make simulated
-/// training data with exact labels; `yolo-basin train` and `yolo-basin eval` to make
-/// and measure models.
+/// Point `detect` at a wrapped-phase GeoTIFF (LiCSAR, HyP3), a GAMMA raw raster, an unwrapped or
+/// LOS raster, a complex interferogram or a rendered picture: it writes a map layer of every
+/// basin with a score (GeoJSON for QGIS, CSV, COCO). `synth` simulates labelled interferograms,
+/// `train` and `eval` make and measure models. Every subcommand's `--help` explains its options
+/// and shows examples; a later occurrence of an option overrides an earlier one.
 #[derive(Parser)]
-#[command(name = "yolo-basin", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "yolo-basin",
+    version,
+    propagate_version = true,
+    args_override_self = true,
+    after_long_help = EXAMPLES
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,29 +33,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Detect subsidence basins in a whole scene (tiles, detects, stitches; GeoJSON/CSV/COCO out).
     Detect(cmd::detect::Args),
-    /// Simulate interferograms of mining subsidence with exact labels (data sets and whole scenes).
+    Batch(cmd::batch::Args),
+    Merge(cmd::merge::Args),
     Synth(cmd::synth::Args),
-    /// Train a detector on a simulated or user-labelled data set.
     Train(cmd::train::Args),
-    /// Evaluate detections against ground truth, exactly as pycocotools' COCOeval (bbox).
     Eval(cmd::eval::Args),
-    /// Choose a model's default score threshold on simulated validation scenes.
     Calibrate(cmd::calibrate::Args),
-    /// Add tiles where a model raises false alarms on fresh simulated scenes to a data set.
     HardNegatives(cmd::mine::Args),
-    /// Run a model on a folder of tiles or pictures; write COCO results and annotated PNGs.
     Predict(cmd::predict::Args),
-    /// Describe a model or weights file: layers, parameters, GFLOPs, memory (paper's Table 3).
     Info(cmd::info::Args),
-    /// Inspect and convert rasters (GeoTIFF, GAMMA raw) as GDAL would report them.
     Raster(cmd::raster::Args),
-    /// Phase tools: Goldstein filter, multilook, render wrapped phase to colour pictures.
     Phase(cmd::phase::Args),
-    /// Benchmarks (speed and memory), each against a baseline measured in the same run.
     Bench(cmd::bench::Args),
-    /// Fuzz the file readers with damaged inputs: every one must end in a clean error.
     Fuzz(cmd::fuzz::Args),
 }
 
@@ -64,6 +67,8 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Detect(a) => cmd::detect::run(a),
+        Command::Batch(a) => cmd::batch::run(a),
+        Command::Merge(a) => cmd::merge::run(a),
         Command::Synth(a) => cmd::synth::run(a),
         Command::Train(a) => cmd::train::run(a),
         Command::Eval(a) => cmd::eval::run(a),

@@ -7,15 +7,19 @@
 //! - [`eval`]: pycocotools' COCOeval (bbox) reproduced to 1e-6, plus operating points;
 //! - [`plot`]: precision–recall curves as PNG;
 //! - [`tiling`]: tile plans, strip-wise streaming of large scenes, stitching;
+//! - [`tracks`]: basins linked across interferometric pairs (footprint overlap → tracks);
 //! - [`output`]: GeoJSON / CSV / COCO results of scene detections.
 
 pub mod bbox;
+pub mod deformation;
 pub mod eval;
 pub mod iou;
 pub mod labels;
 pub mod nms;
 pub mod output;
 pub mod plot;
+pub mod quicklook;
 pub mod tiling;
+pub mod tracks;
 
 pub use bbox::{BBox, Detection};

@@ -9,10 +9,10 @@ use raster::{GeoInfo, Pixels, Raster};
 use crate::InputError;
 use crate::coherence;
 use crate::filter::goldstein_phase;
-use crate::phase::{PhaseReading, masked_phase};
+use crate::phase::{PhaseReading, los_factor, masked_phase, vertical_to_los};
 use crate::picture::invert_samples;
 use crate::planes::{Planes, rgb_planes};
-use crate::spec::{InputSpec, Kind, is_picture_file};
+use crate::spec::{InputSpec, Kind, is_picture_file, not_phase};
 
 /// An image in memory, ready to augment or encode.
 #[derive(Clone, Debug)]
@@ -57,7 +57,8 @@ pub fn kind_by_name(path: &Path, spec: &InputSpec) -> Kind {
 
 /// Reads the image at `path` for a model trained on `model` input: phase (coherence from
 /// `coherence`, else `spec.coherence`, else none) or, for a picture, its colours or its
-/// phase through `spec.colormap`.
+/// phase through `spec.colormap`. Of a raster with several bands, the band `spec.band`
+/// names (or the format's phase band) is read; see `raster::open_band`.
 pub fn load_image(
     path: &Path,
     coherence: Option<&Path>,
@@ -66,14 +67,20 @@ pub fn load_image(
 ) -> Result<Image, InputError> {
     let picture_file = is_picture_file(path) && matches!(spec.kind, Kind::Auto | Kind::Picture);
     // A picture is decoded once: its samples (alpha included) feed the inversion.
-    let (raster, samples) = if picture_file {
+    let (raster, samples, band_name) = if picture_file {
         let (width, height, channels, samples) = raster::read_picture_rgba(path)?;
         let raster = raster::picture_raster(width, height, channels, &samples);
-        (raster, Some((channels, samples)))
+        (raster, Some((channels, samples)), None)
     } else {
-        (raster::read_any_with(path, &spec.read_options())?, None)
+        refuse_non_phase(path, spec)?;
+        let mut reader = raster::open_band(path, &spec.read_options(), spec.band.as_ref())?;
+        let name = reader.band_names().into_iter().next().flatten();
+        (reader.read_all()?, None, name)
     };
-    let kind = spec.kind.resolve(path, &raster.pixels);
+    let kind = match spec.kind {
+        Kind::Auto => Kind::guess_band(path, band_name.as_deref(), &raster.pixels),
+        k => k,
+    };
     let (width, height) = (raster.width, raster.height);
     let coherence = coherence.or(spec.coherence.as_deref());
     let mut inversion = None;
@@ -91,7 +98,7 @@ pub fn load_image(
         }
         InputKind::Phase => {
             check_model(model, path)?;
-            let phase = masked_phase(&raster, &reading(kind, spec), path)?;
+            let phase = one_band_phase(&raster, kind, spec, path)?;
             phase_planes(phase, coherence, path, (width, height), spec)?
         }
     };
@@ -110,13 +117,53 @@ pub fn load_image(
     })
 }
 
-/// How `spec` reads phase out of a raster of `kind`.
+/// How `spec` reads phase out of a raster of `kind` read over all its bands
+/// (`raster::open_any`): the band given by number, else 1.
 pub(crate) fn reading(kind: Kind, spec: &InputSpec) -> PhaseReading {
     PhaseReading {
         kind,
-        band: spec.band,
+        band: spec.band_number(),
         nodata: spec.nodata,
         wavelength: spec.wavelength,
+    }
+}
+
+/// How `spec` reads phase out of a one-band raster (what `raster::open_band` gives) of
+/// `kind`, and the factor turning its samples into LOS first (vertical displacement).
+pub(crate) fn one_band_reading(
+    kind: Kind,
+    spec: &InputSpec,
+    path: &Path,
+) -> Result<(PhaseReading, Option<f32>), InputError> {
+    let factor = los_factor(kind, spec.incidence, path)?;
+    let how = PhaseReading {
+        kind: if factor.is_some() { Kind::Los } else { kind },
+        band: 1,
+        ..reading(kind, spec)
+    };
+    Ok((how, factor))
+}
+
+/// Masked wrapped phase of a one-band raster of `kind`.
+fn one_band_phase(
+    r: &Raster,
+    kind: Kind,
+    spec: &InputSpec,
+    path: &Path,
+) -> Result<Vec<f32>, InputError> {
+    let (how, factor) = one_band_reading(kind, spec, path)?;
+    match factor {
+        Some(f) => masked_phase(&vertical_to_los(r.clone(), f), &how, path),
+        None => masked_phase(r, &how, path),
+    }
+}
+
+/// Refuses, before reading it, a raster whose name says it holds no phase (connected
+/// components), unless the user said what it holds.
+pub(crate) fn refuse_non_phase(path: &Path, spec: &InputSpec) -> Result<(), InputError> {
+    match (spec.kind, not_phase(path)) {
+        (Kind::Auto, Some(why)) => Err(InputError::invalid(path, why)),
+        _ => Ok(()),
     }
 }
 
@@ -145,10 +192,18 @@ fn phase_planes(
 }
 
 /// Masked wrapped phase of an in-memory raster (a tile the caller already holds) read from
-/// `path`, as `spec` says (its kind guessed when `Auto`; no filter, no coherence).
+/// `path`, as `spec` says (its kind guessed when `Auto`; no filter, no coherence). Its band
+/// is `spec.band` by number; a raster of several bands needs one (names need the file:
+/// read it with `raster::open_band`).
 pub fn raster_phase(r: &Raster, path: &Path, spec: &InputSpec) -> Result<Vec<f32>, InputError> {
     let kind = spec.kind.resolve(path, &r.pixels);
-    masked_phase(r, &reading(kind, spec), path)
+    let band = raster::band::resolve(path, &vec![None; r.bands.max(1)], None, spec.band.as_ref())?;
+    let (how, factor) = one_band_reading(kind, spec, path)?;
+    let how = PhaseReading { band, ..how };
+    match factor {
+        Some(f) => masked_phase(&vertical_to_los(r.clone(), f), &how, path),
+        None => masked_phase(r, &how, path),
+    }
 }
 
 #[cfg(test)]
@@ -195,5 +250,58 @@ mod tests {
         assert!(coherence.is_none());
         let err = insar::invert::aligned_error(&phase, &truth).expect("valid");
         assert!(err < 0.1, "median error {err}");
+    }
+
+    /// HyP3's vertical displacement is refused without an incidence angle, and read as
+    /// LOS = vertical × cos(incidence) with one.
+    #[test]
+    fn vertical_displacement_needs_and_uses_the_incidence() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, h) = (8, 4);
+        let up: Vec<f32> = (0..w * h).map(|i| i as f32 * 0.004 - 0.05).collect();
+        let p = dir
+            .path()
+            .join("S1AA_20200101_20200113_VVP012_INT80_G_ueF_1A2B_vert_disp.tif");
+        raster::write_geotiff_f32(&p, w, h, &up, None, None).expect("tif");
+        let spec = InputSpec::default();
+        let e = load_image(&p, None, &spec, InputKind::Phase).expect_err("no incidence");
+        assert!(e.to_string().contains("--incidence"), "{e}");
+        let spec = InputSpec {
+            incidence: Some(39.0),
+            ..InputSpec::default()
+        };
+        let img = load_image(&p, None, &spec, InputKind::Phase).expect("with incidence");
+        assert_eq!(img.kind, Kind::Vertical);
+        let Planes::Phase { phase, .. } = img.planes else {
+            panic!("phase planes");
+        };
+        let cos = 39f64.to_radians().cos();
+        for (i, &got) in phase.iter().enumerate() {
+            let los = f64::from(up[i]) * cos;
+            let want = insar::wrap(insar::los_to_phase(los, insar::S1_WAVELENGTH) as f32);
+            assert!((got - want).abs() < 1e-5, "pixel {i}: {got} vs {want}");
+        }
+    }
+
+    /// A SNAP product (the raster crate's fixture): its i/q pair read as one complex band,
+    /// whose argument is the phase.
+    #[test]
+    fn snap_product_reads_as_complex() {
+        let dim = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../raster/tests/data/raw/dimap/S1_ifg_TC.dim");
+        let img = load_image(&dim, None, &InputSpec::default(), InputKind::Phase).expect("dim");
+        assert_eq!((img.kind, img.width, img.height), (Kind::Complex, 7, 5));
+        assert_eq!(img.geo.and_then(|g| g.epsg), Some(4326));
+        let z = raster::open_band(&dim, &raster::ReadOptions::default(), None)
+            .and_then(|mut r| r.read_all())
+            .expect("raw");
+        let raster::Pixels::C32(z) = z.pixels else {
+            panic!("complex");
+        };
+        let Planes::Phase { phase, .. } = img.planes else {
+            panic!("phase planes");
+        };
+        let want: Vec<f32> = z.iter().map(|c| c.im.atan2(c.re)).collect();
+        assert_eq!(phase, want);
     }
 }

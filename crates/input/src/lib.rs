@@ -23,6 +23,8 @@ pub mod encode;
 pub mod error;
 pub mod filter;
 pub mod image;
+pub mod los_raster;
+pub mod overview;
 pub mod phase;
 pub mod picture;
 pub mod planes;

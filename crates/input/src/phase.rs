@@ -1,6 +1,7 @@
 //! One band of a raster as masked wrapped phase: the single place where complex samples
-//! become their argument, unwrapped phase and LOS displacement are wrapped, and no-data
-//! becomes NaN (which the encoder turns into "no direction, no coherence").
+//! become their argument, unwrapped phase and LOS displacement are wrapped, vertical
+//! displacement becomes LOS through an incidence angle, and no-data becomes NaN (which the
+//! encoder turns into "no direction, no coherence").
 
 use std::path::Path;
 
@@ -12,9 +13,10 @@ use crate::spec::Kind;
 /// How to read phase out of a raster's samples.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PhaseReading {
-    /// What the values are (not [`Kind::Auto`]: resolve it first).
+    /// What the values are (not [`Kind::Auto`]: resolve it first; not [`Kind::Vertical`]:
+    /// turn it into LOS first with [`los_factor`] and [`vertical_to_los`]).
     pub kind: Kind,
-    /// Band, from 1.
+    /// Band of the raster given, from 1.
     pub band: usize,
     /// No-data value overriding the raster's own.
     pub nodata: Option<f64>,
@@ -58,11 +60,65 @@ pub fn masked_phase(r: &Raster, how: &PhaseReading, path: &Path) -> Result<Vec<f
             path,
             format!("holds 8-bit pixels, not phase: read it as a picture (was {k:?})"),
         )),
+        (_, Kind::Vertical) => Err(vertical_needs_incidence(path)),
         (p, k) => Err(InputError::invalid(
             path,
             format!("cannot read {} data as {k:?}", p.type_name()),
         )),
     }
+}
+
+fn vertical_needs_incidence(path: &Path) -> InputError {
+    InputError::invalid(
+        path,
+        "holds vertical displacement (HyP3 *_vert_disp.tif: up positive), not line-of-sight \
+         displacement, and phase is measured along the line of sight: give the incidence \
+         angle with --incidence DEG (LOS = vertical × cos(incidence), uplift towards the \
+         satellite positive; HyP3's *_inc_map.tif holds it per pixel, its scene mean serves), \
+         or read the product's *_los_disp.tif instead",
+    )
+}
+
+/// The factor that turns samples of `kind` into LOS displacement before they become phase:
+/// cos(incidence) for vertical displacement (which needs `incidence_deg`, in [0°, 90°)),
+/// `None` for every other kind, which an incidence angle does not apply to.
+pub fn los_factor(
+    kind: Kind,
+    incidence_deg: Option<f64>,
+    path: &Path,
+) -> Result<Option<f32>, InputError> {
+    match (kind, incidence_deg) {
+        (Kind::Vertical, None) => Err(vertical_needs_incidence(path)),
+        (Kind::Vertical, Some(deg)) if deg.is_finite() && (0.0..90.0).contains(&deg) => {
+            Ok(Some(deg.to_radians().cos() as f32))
+        }
+        (Kind::Vertical, Some(deg)) => Err(InputError::invalid(
+            path,
+            format!("--incidence {deg}: expected an angle from the vertical in [0, 90) degrees"),
+        )),
+        (_, None) => Ok(None),
+        (k, Some(_)) => Err(InputError::invalid(
+            path,
+            format!(
+                "--incidence turns vertical displacement into LOS, but this file reads as \
+                 {k} (give --kind vertical if it holds vertical displacement)"
+            ),
+        )),
+    }
+}
+
+/// Vertical displacement as LOS displacement: every sample times `factor` (cos(incidence)),
+/// no-data samples kept as they are so they stay no-data.
+pub fn vertical_to_los(mut r: Raster, factor: f32) -> Raster {
+    let nodata = r.nodata;
+    if let Pixels::F32(v) = &mut r.pixels {
+        for x in v.iter_mut() {
+            if !nodata.is_some_and(|nd| f64::from(*x) == nd) {
+                *x *= factor;
+            }
+        }
+    }
+    r
 }
 
 /// The map from a float sample to wrapped phase; NaN stays NaN.
@@ -144,8 +200,44 @@ mod tests {
         };
         let e = masked_phase(&r, &how, p).expect_err("no band 3");
         assert!(e.to_string().contains("two.tif") && e.to_string().contains("band 3"));
+        let e = masked_phase(&r, &reading(Kind::Vertical), p).expect_err("vertical");
+        assert!(e.to_string().contains("--incidence"), "{e}");
         let u8s = raster(Pixels::U8(vec![1, 2]), 1, None);
         let e = masked_phase(&u8s, &reading(Kind::Auto), p).expect_err("8-bit");
         assert!(e.to_string().contains("8-bit"), "{e}");
+    }
+
+    /// 10 mm of uplift seen at 60° incidence is 5 mm towards the satellite: the phase of
+    /// 5 mm LOS; no-data stays no-data.
+    #[test]
+    fn vertical_displacement_through_the_incidence_angle() {
+        let p = Path::new("S1_vert_disp.tif");
+        let factor = los_factor(Kind::Vertical, Some(60.0), p)
+            .expect("60°")
+            .expect("a factor");
+        assert!((factor - 0.5).abs() < 1e-7);
+        let r = vertical_to_los(
+            raster(Pixels::F32(vec![0.01, -9999.0]), 1, Some(-9999.0)),
+            factor,
+        );
+        let got = masked_phase(&r, &reading(Kind::Los), p).expect("as LOS");
+        let want = insar::wrap(insar::los_to_phase(0.005, insar::S1_WAVELENGTH) as f32);
+        assert!((got[0] - want).abs() < 1e-6, "{} vs {want}", got[0]);
+        assert!(got[1].is_nan());
+        let e = los_factor(Kind::Vertical, None, p)
+            .expect_err("no angle")
+            .to_string();
+        assert!(
+            e.contains("S1_vert_disp.tif") && e.contains("--incidence") && e.contains("_los_disp"),
+            "{e}"
+        );
+        for bad in [90.0, -1.0, f64::NAN] {
+            assert!(los_factor(Kind::Vertical, Some(bad), p).is_err(), "{bad}");
+        }
+        assert_eq!(los_factor(Kind::Los, None, p).expect("los"), None);
+        let e = los_factor(Kind::Los, Some(30.0), p)
+            .expect_err("not vertical")
+            .to_string();
+        assert!(e.contains("reads as los"), "{e}");
     }
 }

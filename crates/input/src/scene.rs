@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use detect_core::tiling::{RowSource, Strip};
 use model::InputKind;
 use raster::any::{RowReader, open_any};
-use raster::{GeoInfo, ReadOptions};
+use raster::{GeoInfo, ReadOptions, open_band};
 
 use crate::InputError;
 use crate::coherence;
-use crate::image::{data_input, reading};
-use crate::phase::{PhaseReading, masked_phase};
+use crate::image::{data_input, one_band_reading, refuse_non_phase};
+use crate::phase::{PhaseReading, masked_phase, vertical_to_los};
 use crate::picture::{Inverted, invert_picture};
 use crate::planes::rgb_planes;
 use crate::spec::{InputSpec, Kind};
@@ -24,6 +24,8 @@ pub struct SceneSource {
     kind: Kind,
     data: InputKind,
     phase: PhaseReading,
+    /// Vertical displacement is turned into LOS by this factor (cos(incidence)) first.
+    los_factor: Option<f32>,
     geo: Option<GeoInfo>,
     path: PathBuf,
     /// A picture read back to wrapped phase (all of it: pictures are held whole anyway).
@@ -31,9 +33,12 @@ pub struct SceneSource {
 }
 
 impl SceneSource {
-    /// Opens the scene at `path` as `spec` says, for a model trained on `model` input.
+    /// Opens the scene at `path` as `spec` says, for a model trained on `model` input: one
+    /// band of it (`spec.band`, else the format's phase band, else the only band; see
+    /// `raster::open_band`), or all of a picture's.
     pub fn open(path: &Path, spec: &InputSpec, model: InputKind) -> Result<Self, InputError> {
-        let mut reader = open_any(path, &spec.read_options())?;
+        refuse_non_phase(path, spec)?;
+        let mut reader = open_band(path, &spec.read_options(), spec.band.as_ref())?;
         let coherence = match &spec.coherence {
             Some(c) => {
                 let r = open_any(c, &ReadOptions::default())?;
@@ -48,10 +53,14 @@ impl SceneSource {
             None => None,
         };
         let kind = match spec.kind {
-            Kind::Auto => Kind::guess(path, &reader.read_rows(0, 1)?.pixels),
+            Kind::Auto => {
+                let name = reader.band_names().into_iter().next().flatten();
+                Kind::guess_band(path, name.as_deref(), &reader.read_rows(0, 1)?.pixels)
+            }
             k => k,
         };
         let data = data_input(kind, model);
+        let (phase, los_factor) = one_band_reading(kind, spec, path)?;
         let inverted = if kind == Kind::Picture && data == InputKind::Phase {
             Some(invert_picture(path, &spec.colormap)?)
         } else {
@@ -63,7 +72,8 @@ impl SceneSource {
             coherence,
             kind,
             data,
-            phase: reading(kind, spec),
+            phase,
+            los_factor,
             path: path.to_path_buf(),
             inverted,
         })
@@ -116,6 +126,10 @@ impl SceneSource {
             let data = rgb_planes(&r, &self.path)?.concat();
             return Ok(Strip { data, valid });
         }
+        let r = match self.los_factor {
+            Some(f) => vertical_to_los(r, f),
+            None => r,
+        };
         let data = masked_phase(&r, &self.phase, &self.path)?;
         let valid = data.iter().map(|v| v.is_finite()).collect();
         Ok(Strip { data, valid })
@@ -212,5 +226,103 @@ mod tests {
             msg.contains("small.cc.tif") && msg.contains("same grid"),
             "{msg}"
         );
+    }
+
+    fn strip_of(src: &mut SceneSource) -> Strip {
+        let h = src.height();
+        src.read_rows(0, h).expect("rows")
+    }
+
+    /// An ISCE2 `.unw` (amplitude, phase; line-interleaved, with its image XML): the scene
+    /// is its phase band, read as unwrapped phase by its name.
+    #[test]
+    fn isce_unw_scene_is_its_phase_band() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, h) = (4usize, 3usize);
+        let amp = |i: usize| 100.0 + i as f32;
+        let phase = |i: usize| i as f32 * 0.9 - 4.0;
+        let mut bytes = Vec::new();
+        for r in 0..h {
+            for band in [amp, phase] {
+                for c in 0..w {
+                    bytes.extend(band(r * w + c).to_le_bytes());
+                }
+            }
+        }
+        let unw = dir.path().join("filt_topophase.unw");
+        std::fs::write(&unw, bytes).expect("unw");
+        let prop =
+            |n: &str, v: &str| format!("<property name=\"{n}\"><value>{v}</value></property>");
+        let xml = format!(
+            "<imageFile>{}{}{}{}{}{}</imageFile>",
+            prop("width", "4"),
+            prop("length", "3"),
+            prop("number_bands", "2"),
+            prop("data_type", "FLOAT"),
+            prop("scheme", "BIL"),
+            prop("byte_order", "l")
+        );
+        std::fs::write(dir.path().join("filt_topophase.unw.xml"), xml).expect("xml");
+        let mut src =
+            SceneSource::open(&unw, &InputSpec::default(), InputKind::Phase).expect("open");
+        assert_eq!(
+            (src.kind(), src.width(), src.height()),
+            (Kind::Unwrapped, w, h)
+        );
+        let strip = strip_of(&mut src);
+        let want: Vec<f32> = (0..w * h).map(|i| insar::wrap(phase(i))).collect();
+        assert_eq!(strip.data, want);
+        // Band 1 on request: the amplitude, read as the kind asked for (wrapped phase is
+        // taken as it is).
+        let spec = InputSpec {
+            band: Some(raster::BandChoice::Number(1)),
+            kind: Kind::Wrapped,
+            ..InputSpec::default()
+        };
+        let mut src = SceneSource::open(&unw, &spec, InputKind::Phase).expect("band 1");
+        assert_eq!(strip_of(&mut src).data[0], amp(0));
+        // Its connected components are refused by name.
+        let cc = dir.path().join("filt_topophase.unw.conncomp");
+        std::fs::write(&cc, vec![1u8; w * h]).expect("cc");
+        let e = SceneSource::open(&cc, &InputSpec::default(), InputKind::Phase).err();
+        let msg = e.expect("conncomp refused").to_string();
+        assert!(
+            msg.contains("connected components") && msg.contains(".unw"),
+            "{msg}"
+        );
+    }
+
+    /// A two-band GeoTIFF without a band given is refused, its bands listed; with one, read.
+    #[test]
+    fn multi_band_scene_needs_a_band() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, h) = (8usize, 4usize);
+        let mut v = Vec::with_capacity(w * h * 2);
+        for i in 0..w * h {
+            v.extend([i as f32 * 0.01, -(i as f32) * 0.02]);
+        }
+        let r = raster::Raster {
+            width: w,
+            height: h,
+            bands: 2,
+            pixels: raster::Pixels::F32(v.clone()),
+            geo: None,
+            nodata: None,
+        };
+        let p = dir.path().join("two.tif");
+        raster::write_geotiff(&p, &r, &raster::WriteOptions::default()).expect("tif");
+        let e = SceneSource::open(&p, &InputSpec::default(), InputKind::Phase).err();
+        let msg = e.expect("refused").to_string();
+        assert!(
+            msg.contains("two.tif") && msg.contains("2 bands") && msg.contains("--band"),
+            "{msg}"
+        );
+        let spec = InputSpec {
+            band: Some(raster::BandChoice::Number(2)),
+            ..InputSpec::default()
+        };
+        let mut src = SceneSource::open(&p, &spec, InputKind::Phase).expect("band 2");
+        let want: Vec<f32> = v.iter().skip(1).step_by(2).copied().collect();
+        assert_eq!(strip_of(&mut src).data, want);
     }
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use raster::Pixels;
+pub use raster::band::BandChoice;
 
 use crate::picture::ColormapSpec;
 
@@ -18,6 +19,9 @@ pub enum Kind {
     Unwrapped,
     /// Line-of-sight displacement in metres (turned into phase with the wavelength).
     Los,
+    /// Vertical displacement in metres, up positive (HyP3 `*_vert_disp.tif`): LOS
+    /// displacement only with an incidence angle (LOS = vertical × cos(incidence)).
+    Vertical,
     /// A complex interferogram (its argument is the phase).
     Complex,
     /// A rendered picture (8-bit colours).
@@ -42,36 +46,57 @@ pub fn is_picture_file(path: &Path) -> bool {
 
 impl Kind {
     /// Every kind, with the name users type.
-    pub const NAMES: [(Kind, &'static str); 6] = [
+    pub const NAMES: [(Kind, &'static str); 7] = [
         (Kind::Auto, "auto"),
         (Kind::Wrapped, "wrapped"),
         (Kind::Unwrapped, "unwrapped"),
         (Kind::Los, "los"),
+        (Kind::Vertical, "vertical"),
         (Kind::Complex, "complex"),
         (Kind::Picture, "picture"),
     ];
 
     /// The kind of a raster whose first pixels are `pixels`: complex and 8-bit data say it
-    /// themselves; float data are unwrapped phase or LOS displacement when the file *name*
-    /// says so (a word starting `unw`; `los`, or a word starting `disp`), else wrapped phase.
+    /// themselves; float data are vertical displacement, unwrapped phase or LOS
+    /// displacement when the file *name* says so (a word `vert` or starting `vertical`; a
+    /// word starting `unw`; `los`, or a word starting `disp`), else wrapped phase.
     /// Only the name counts, never the folders: `surveys/carlos/scene.tif` and
     /// `unw_runs/x.tif` are wrapped phase, `x.unw.tif` unwrapped.
     pub fn guess(path: &Path, pixels: &Pixels) -> Kind {
+        Kind::guess_band(path, None, pixels)
+    }
+
+    /// [`Kind::guess`], asking the band's name too when the file name says nothing (SNAP's
+    /// `Unw_Phase_ifg_…` or `displacement` bands in a `.dim` named after the product).
+    pub fn guess_band(path: &Path, band_name: Option<&str>, pixels: &Pixels) -> Kind {
         match pixels {
             Pixels::C32(_) => Kind::Complex,
             Pixels::U8(_) => Kind::Picture,
-            Pixels::F32(_) => Kind::from_name(path).unwrap_or(Kind::Wrapped),
+            Pixels::F32(_) => Kind::from_name(path)
+                .or_else(|| band_name.and_then(Kind::from_text))
+                .unwrap_or(Kind::Wrapped),
         }
     }
 
     /// What the file name alone says about float data, if anything.
     pub fn from_name(path: &Path) -> Option<Kind> {
-        let name = path.file_name()?.to_string_lossy().to_lowercase();
+        Kind::from_text(&path.file_name()?.to_string_lossy())
+    }
+
+    /// What a file or band name says about float data, if anything.
+    pub fn from_text(name: &str) -> Option<Kind> {
+        let name = name.to_lowercase();
         let words: Vec<&str> = name
             .split(|c: char| !c.is_ascii_alphanumeric())
             .filter(|w| !w.is_empty())
             .collect();
-        if words.iter().any(|w| w.starts_with("unw")) {
+        // HyP3 names vertical displacement `…_vert_disp.tif`: vertical before `disp`.
+        if words
+            .iter()
+            .any(|w| *w == "vert" || w.starts_with("vertical"))
+        {
+            Some(Kind::Vertical)
+        } else if words.iter().any(|w| w.starts_with("unw")) {
             Some(Kind::Unwrapped)
         } else if words.iter().any(|w| *w == "los" || w.starts_with("disp")) {
             Some(Kind::Los)
@@ -114,13 +139,25 @@ impl std::fmt::Display for Kind {
     }
 }
 
+/// Connected-component rasters of an unwrapping (ISCE `*.unw.conncomp`, SNAPHU's) are
+/// no phase; the reason, for a file named like one.
+pub fn not_phase(path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.to_string_lossy().to_lowercase();
+    name.contains("conncomp").then_some(
+        "holds the connected components of a phase unwrapping (ISCE/SNAPHU), not phase: \
+         give the unwrapped phase beside it (the .unw) or the interferogram",
+    )
+}
+
 /// How to read one input (a scene, a tile or a picture) as network input.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InputSpec {
     /// What the values are.
     pub kind: Kind,
-    /// The band holding them, from 1.
-    pub band: usize,
+    /// The band holding them, by number (from 1) or name; `None`: the only band, or the
+    /// one the format's convention names (ISCE `.unw`: band 2; SNAP: the phase band or the
+    /// i/q pair). A raster of several bands and no convention is refused, its bands listed.
+    pub band: Option<BandChoice>,
     /// For pictures and a model trained on phase: the colormap they were drawn with.
     pub colormap: ColormapSpec,
     /// Radar wavelength in metres, for LOS displacement.
@@ -133,19 +170,23 @@ pub struct InputSpec {
     pub width: Option<usize>,
     /// A no-data value overriding the file's own.
     pub nodata: Option<f64>,
+    /// Incidence angle in degrees from the vertical, to read vertical displacement as LOS
+    /// (LOS = vertical × cos(incidence); uplift is motion towards the satellite).
+    pub incidence: Option<f64>,
 }
 
 impl Default for InputSpec {
     fn default() -> Self {
         Self {
             kind: Kind::Auto,
-            band: 1,
+            band: None,
             colormap: ColormapSpec::Auto,
             wavelength: insar::S1_WAVELENGTH,
             coherence: None,
             goldstein: 0.0,
             width: None,
             nodata: None,
+            incidence: None,
         }
     }
 }
@@ -156,6 +197,15 @@ impl InputSpec {
         raster::ReadOptions {
             width: self.width,
             ..raster::ReadOptions::default()
+        }
+    }
+
+    /// The band by number for a reader over all bands (`raster::open_any`): the one
+    /// given by number, else 1. Readers from `raster::open_band` hold the chosen band alone.
+    pub fn band_number(&self) -> usize {
+        match self.band {
+            Some(BandChoice::Number(n)) => n,
+            _ => 1,
         }
     }
 }
@@ -191,6 +241,50 @@ mod tests {
         for p in ["a/b/S1_los_disp.tif", "displacement.tif", "x.los.tif"] {
             assert_eq!(Kind::guess(Path::new(p), &float()), Kind::Los, "{p}");
         }
+        // HyP3 writes both beside each other: only the LOS one is LOS.
+        let hyp3 = "S1AA_20200101T050000_20200113T050000_VVP012_INT80_G_ueF_1A2B";
+        for (suffix, kind) in [
+            ("los_disp", Kind::Los),
+            ("vert_disp", Kind::Vertical),
+            ("unw_phase", Kind::Unwrapped),
+            ("wrapped_phase", Kind::Wrapped),
+        ] {
+            let p = format!("{hyp3}_{suffix}.tif");
+            assert_eq!(Kind::guess(Path::new(&p), &float()), kind, "{p}");
+        }
+        assert_eq!(
+            Kind::from_name(Path::new("vertical_2020.tif")),
+            Some(Kind::Vertical)
+        );
+        assert_eq!(Kind::from_name(Path::new("convert.tif")), None);
+    }
+
+    #[test]
+    fn band_names_speak_when_the_file_name_does_not() {
+        let p = Path::new("S1_20200101_20200113.dim");
+        let unw = Some("Unw_Phase_ifg_VV_01Jan2020_13Jan2020");
+        assert_eq!(Kind::guess_band(p, unw, &float()), Kind::Unwrapped);
+        let wrapped = Some("Phase_ifg_VV_01Jan2020_13Jan2020");
+        assert_eq!(Kind::guess_band(p, wrapped, &float()), Kind::Wrapped);
+        assert_eq!(
+            Kind::guess_band(p, Some("displacement"), &float()),
+            Kind::Los
+        );
+        // The file name comes first.
+        let los = Path::new("x_los.dim");
+        assert_eq!(Kind::guess_band(los, unw, &float()), Kind::Los);
+        assert!(not_phase(Path::new("m/filt_topophase.unw.conncomp")).is_some());
+        assert!(not_phase(Path::new("m/filt_topophase.unw")).is_none());
+    }
+
+    #[test]
+    fn band_numbers_for_readers_over_all_bands() {
+        let mut spec = InputSpec::default();
+        assert_eq!(spec.band_number(), 1);
+        spec.band = Some(BandChoice::Number(3));
+        assert_eq!(spec.band_number(), 3);
+        spec.band = Some(BandChoice::Name("coh".into()));
+        assert_eq!(spec.band_number(), 1);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Open whatever raster a user has: GeoTIFF, GAMMA raw (+ its parameter file), PNG/JPEG,
-//! told apart by magic bytes first and extension second.
+//! raw rasters described by a header (ISCE2 `.xml`, GDAL raw `.vrt`, ENVI `.hdr`, SNAP
+//! `.dim`), told apart by magic bytes first, then the header's extension or a header beside
+//! the file, then the extension.
 
 use std::fs::File;
 use std::io::Read;
@@ -10,7 +12,10 @@ use crate::gamma::{self, RawKind, RawReader};
 use crate::geo::GeoInfo;
 use crate::picture::read_picture;
 use crate::raster::{Pixels, Raster};
+use crate::rawbands::RawBandsReader;
 use crate::tiff_read::GeoTiffReader;
+use crate::tiff_write::SampleType;
+use crate::{dimap, envi, isce, vrt};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -18,6 +23,14 @@ pub enum Format {
     Png,
     Jpeg,
     GammaRaw(RawKind),
+    /// ISCE2 image: raw data + `<name>.xml`.
+    Isce,
+    /// GDAL VRT of raw bands (ISCE2 writes one beside each image).
+    Vrt,
+    /// ENVI: raw data + `.hdr`.
+    Envi,
+    /// SNAP BEAM-DIMAP: `.dim` + `.data/` of ENVI bands.
+    Dimap,
 }
 
 /// What the file itself cannot say (GAMMA raw rasters have no header).
@@ -49,16 +62,45 @@ pub fn detect_format(path: &Path, kind: Option<RawKind>) -> Result<Format, Raste
         ([0xFF, 0xD8, 0xFF, _], _) => return Ok(Format::Jpeg),
         _ => {}
     }
-    if let Some(k) = kind.or_else(|| RawKind::from_extension(&ext)) {
+    if let Some(k) = kind {
+        return Ok(Format::GammaRaw(k));
+    }
+    if let Some(f) = header_format(path, &ext)? {
+        return Ok(f);
+    }
+    if let Some(k) = RawKind::from_extension(&ext) {
         return Ok(Format::GammaRaw(k));
     }
     Err(RasterError::unsupported(
         path,
         format!(
-            "not a TIFF, PNG or JPEG, and `.{ext}` is not a GAMMA raster extension \
+            "not a TIFF, PNG or JPEG, with no ISCE .xml, .vrt or ENVI .hdr beside it, and \
+             `.{ext}` is neither a header (.xml .vrt .hdr .dim) nor a GAMMA raster extension \
              (float: .unw .cc .cor …; fcomplex: .diff .int .flt …)"
         ),
     ))
+}
+
+/// A raw raster's header, named directly (`.dim`, `.vrt`, `.hdr`, an ISCE `.xml`) or lying
+/// beside the data file: ISCE's XML first (ISCE2 writes the XML, a VRT and sometimes an
+/// ENVI header for one image, and the XML is its own), then a VRT, then an ENVI header.
+fn header_format(path: &Path, ext: &str) -> Result<Option<Format>, RasterError> {
+    Ok(Some(match ext {
+        "dim" => Format::Dimap,
+        "vrt" => Format::Vrt,
+        "hdr" => Format::Envi,
+        "xml" if isce::is_image_xml(path) => Format::Isce,
+        "xml" => {
+            return Err(RasterError::unsupported(
+                path,
+                "an XML file that is not an ISCE image XML (root <imageFile>)",
+            ));
+        }
+        _ if isce::xml_beside(path).is_some() => Format::Isce,
+        _ if vrt::vrt_beside(path).is_some() => Format::Vrt,
+        _ if envi::header_beside(path).is_some() => Format::Envi,
+        _ => return Ok(None),
+    }))
 }
 
 /// Parameter files a GAMMA raster's width may be in, most specific first.
@@ -206,13 +248,26 @@ pub enum RowReader {
     Tiff(Box<GeoTiffReader>),
     Gamma(RawReader),
     Picture(Raster),
+    /// ISCE, VRT, ENVI, BEAM-DIMAP.
+    Raw(Box<RawBandsReader>),
+    /// One band (from 1) of a multi-band reader ([`RowReader::select_band`]).
+    Band {
+        inner: Box<RowReader>,
+        band: usize,
+    },
 }
 
+/// Opens every band of the raster at `path` (SNAP products: every stored band).
 pub fn open_any(path: &Path, opts: &ReadOptions) -> Result<RowReader, RasterError> {
+    let raw = |r: RawBandsReader| RowReader::Raw(Box::new(r));
     Ok(match detect_format(path, opts.kind)? {
         Format::Tiff => RowReader::Tiff(Box::new(GeoTiffReader::open(path)?)),
         Format::Png | Format::Jpeg => RowReader::Picture(read_picture(path)?),
         Format::GammaRaw(kind) => RowReader::Gamma(open_gamma(path, kind, opts)?),
+        Format::Isce => raw(isce::open(path)?),
+        Format::Vrt => raw(vrt::open(path)?),
+        Format::Envi => raw(envi::open(path)?),
+        Format::Dimap => raw(dimap::open(path)?),
     })
 }
 
@@ -222,6 +277,8 @@ impl RowReader {
             RowReader::Tiff(r) => r.width(),
             RowReader::Gamma(r) => r.width(),
             RowReader::Picture(r) => r.width,
+            RowReader::Raw(r) => r.width(),
+            RowReader::Band { inner, .. } => inner.width(),
         }
     }
 
@@ -230,6 +287,8 @@ impl RowReader {
             RowReader::Tiff(r) => r.height(),
             RowReader::Gamma(r) => r.height(),
             RowReader::Picture(r) => r.height,
+            RowReader::Raw(r) => r.height(),
+            RowReader::Band { inner, .. } => inner.height(),
         }
     }
 
@@ -238,7 +297,77 @@ impl RowReader {
             RowReader::Tiff(r) => r.geo(),
             RowReader::Gamma(r) => r.geo(),
             RowReader::Picture(r) => r.geo.as_ref(),
+            RowReader::Raw(r) => r.geo(),
+            RowReader::Band { inner, .. } => inner.geo(),
         }
+    }
+
+    /// Bands each row read returns.
+    pub fn bands(&self) -> usize {
+        match self {
+            RowReader::Tiff(r) => r.bands(),
+            RowReader::Gamma(_) | RowReader::Band { .. } => 1,
+            RowReader::Picture(r) => r.bands,
+            RowReader::Raw(r) => r.bands(),
+        }
+    }
+
+    /// The in-memory sample type rows come in.
+    pub fn sample_type(&self) -> SampleType {
+        match self {
+            RowReader::Tiff(r) => r.sample_type(),
+            RowReader::Gamma(r) => match r.kind() {
+                RawKind::F32 => SampleType::F32,
+                RawKind::C32 => SampleType::C32,
+                RawKind::U8 => SampleType::U8,
+            },
+            RowReader::Picture(r) => SampleType::of(&r.pixels),
+            RowReader::Raw(r) => r.sample_type(),
+            RowReader::Band { inner, .. } => inner.sample_type(),
+        }
+    }
+
+    /// Each band's name or description where the file gives one (GeoTIFF band
+    /// descriptions, ENVI band names, SNAP band names, VRT descriptions).
+    pub fn band_names(&self) -> Vec<Option<String>> {
+        match self {
+            RowReader::Tiff(r) => r.band_descriptions().to_vec(),
+            RowReader::Raw(r) => r.band_names(),
+            RowReader::Band { inner, band } => {
+                vec![inner.band_names().get(band - 1).cloned().flatten()]
+            }
+            _ => vec![None; self.bands()],
+        }
+    }
+
+    /// The band (from 1) the format's convention says holds phase: ISCE `.unw` band 2,
+    /// SNAP's phase band; `None` where the format says nothing.
+    pub fn phase_band(&self) -> Option<usize> {
+        match self {
+            RowReader::Raw(r) => r.phase_band(),
+            RowReader::Band { .. } => Some(1),
+            _ => None,
+        }
+    }
+
+    /// This reader (of the raster at `path`, named in errors) reduced to band `band`
+    /// (from 1).
+    pub fn select_band(self, path: &Path, band: usize) -> Result<RowReader, RasterError> {
+        let n = self.bands();
+        if band == 0 || band > n {
+            return Err(RasterError::BandChoice {
+                path: path.to_path_buf(),
+                msg: format!("band {band} asked for, the raster has {n}"),
+            });
+        }
+        Ok(match self {
+            RowReader::Raw(r) => RowReader::Raw(Box::new(r.select_band(band)?)),
+            r if n == 1 => r,
+            r => RowReader::Band {
+                inner: Box::new(r),
+                band,
+            },
+        })
     }
 
     pub fn read_rows(&mut self, y0: usize, n: usize) -> Result<Raster, RasterError> {
@@ -246,6 +375,8 @@ impl RowReader {
             RowReader::Tiff(r) => r.read_rows(y0, n),
             RowReader::Gamma(r) => r.read_rows(y0, n),
             RowReader::Picture(r) => Ok(slice_rows(r, y0, n)),
+            RowReader::Raw(r) => r.read_rows(y0, n),
+            RowReader::Band { inner, band } => Ok(one_band(inner.read_rows(y0, n)?, *band)),
         }
     }
 
@@ -254,6 +385,22 @@ impl RowReader {
             RowReader::Picture(r) => Ok(r.clone()),
             _ => self.read_rows(0, self.height()),
         }
+    }
+}
+
+/// Band `band` (from 1, within `r.bands`) of a pixel-interleaved raster.
+fn one_band(r: Raster, band: usize) -> Raster {
+    let (b, nb) = (band - 1, r.bands.max(1));
+    let pick = |len: usize| (b..len).step_by(nb);
+    let pixels = match &r.pixels {
+        Pixels::F32(v) => Pixels::F32(pick(v.len()).map(|i| v[i]).collect()),
+        Pixels::C32(v) => Pixels::C32(pick(v.len()).map(|i| v[i]).collect()),
+        Pixels::U8(v) => Pixels::U8(pick(v.len()).map(|i| v[i]).collect()),
+    };
+    Raster {
+        bands: 1,
+        pixels,
+        ..r
     }
 }
 

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::any::{self, ReadOptions};
+use crate::band::{BandChoice, open_band};
 use crate::error::RasterError;
 use crate::raster::Raster;
 use crate::tiff_write::{GeoTiffWriter, RasterSpec, SampleType, WriteOptions};
@@ -20,6 +21,19 @@ pub fn convert_to_geotiff(
     write: &WriteOptions,
     nodata: Option<f64>,
 ) -> Result<(usize, usize, usize), RasterError> {
+    convert_band_to_geotiff(input, read, None, output, write, nodata)
+}
+
+/// [`convert_to_geotiff`] of one band (`band`, see [`crate::band::open_band`]), or of
+/// every band when `band` is `None`.
+pub fn convert_band_to_geotiff(
+    input: &Path,
+    read: &ReadOptions,
+    band: Option<&BandChoice>,
+    output: &Path,
+    write: &WriteOptions,
+    nodata: Option<f64>,
+) -> Result<(usize, usize, usize), RasterError> {
     if same_file(input, output) {
         return Err(RasterError::argument(
             output,
@@ -29,7 +43,10 @@ pub fn convert_to_geotiff(
             ),
         ));
     }
-    let mut reader = any::open_any(input, read)?;
+    let mut reader = match band {
+        Some(b) => open_band(input, read, Some(b))?,
+        None => any::open_any(input, read)?,
+    };
     let (w, h) = (reader.width(), reader.height());
     let first = reader.read_rows(0, ROWS_PER_STEP.min(h))?;
     let spec = RasterSpec {
@@ -152,5 +169,43 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "only b.tif remains");
+    }
+
+    /// One band of an ENVI file, chosen by name, to a one-band GeoTIFF.
+    #[test]
+    fn one_band_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("two.bin");
+        let v: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        std::fs::write(&data, v).unwrap();
+        std::fs::write(
+            dir.path().join("two.hdr"),
+            "ENVI\nsamples = 2\nlines = 1\nbands = 2\ndata type = 4\ninterleave = bsq\n\
+             band names = {amp, phase}\n",
+        )
+        .unwrap();
+        let out = dir.path().join("phase.tif");
+        let choice = BandChoice::Name("phase".into());
+        let opts = WriteOptions::default();
+        let dims = convert_band_to_geotiff(
+            &data,
+            &ReadOptions::default(),
+            Some(&choice),
+            &out,
+            &opts,
+            None,
+        )
+        .unwrap();
+        assert_eq!(dims, (2, 1, 1));
+        assert_eq!(
+            read_geotiff(&out).unwrap().pixels,
+            Pixels::F32(vec![3.0, 4.0])
+        );
+        let all = dir.path().join("all.tif");
+        let dims = convert_to_geotiff(&data, &ReadOptions::default(), &all, &opts, None).unwrap();
+        assert_eq!(dims, (2, 1, 2));
     }
 }

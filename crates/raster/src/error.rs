@@ -50,6 +50,9 @@ pub enum RasterError {
         path: PathBuf,
         cause: image::ImageError,
     },
+    /// A raster of several bands without a band chosen, or a band that is not there.
+    #[error("{}: {msg}", path.display())]
+    BandChoice { path: PathBuf, msg: String },
     /// The caller passed inconsistent arguments (data length, sizes); no file involved yet.
     #[error("{}: invalid argument: {msg}", path.display())]
     Argument { path: PathBuf, msg: String },

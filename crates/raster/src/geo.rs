@@ -74,18 +74,72 @@ impl GeoInfo {
     }
 }
 
-/// Geographic CRSs outside EPSG's 4000–4999 block that InSAR products use (GDA2020).
-const GEOGRAPHIC_OUTSIDE_BLOCK: [u32; 1] = [7844];
-/// Codes inside the block that are not latitude/longitude: World Equidistant Cylindrical
-/// (4087, 4088, projected in metres) and WGS84 geocentric (4978).
-const NOT_GEOGRAPHIC_IN_BLOCK: [u32; 3] = [4087, 4088, 4978];
+/// The EPSG codes whose definition is geographic (`+proj=longlat`: 2-D and 3-D latitude/
+/// longitude CRSs), as sorted inclusive ranges; a range may span codes that name no CRS.
+/// Generated from the EPSG definitions (the `crs-definitions` tables) that detect-core
+/// reprojects with, and checked against them: detect-core's test
+/// `raster_geographic_answer_is_the_definitions` names any code where the two part.
+/// Not "the 4000–4999 block": that block holds geocentric (4000, 4978), UTM (4037) and
+/// transverse Mercator (4026) CRSs, and hundreds of geographic ones live outside it
+/// (NAD83(2011) 6318, GDA2020 7844, …).
+#[rustfmt::skip]
+const GEOGRAPHIC_EPSG: [(u16, u16); 221] = [
+    (3819, 3821), (3823, 3824), (3888, 3889), (3906, 3906), (4001, 4025), (4027, 4036),
+    (4040, 4047), (4052, 4055), (4074, 4075), (4080, 4081), (4120, 4216), (4218, 4327),
+    (4329, 4329), (4339, 4339), (4341, 4341), (4343, 4343), (4345, 4345), (4347, 4347),
+    (4349, 4349), (4351, 4351), (4353, 4353), (4355, 4355), (4357, 4357), (4359, 4359),
+    (4361, 4361), (4363, 4363), (4365, 4365), (4367, 4367), (4369, 4369), (4371, 4371),
+    (4373, 4373), (4375, 4375), (4377, 4377), (4379, 4379), (4381, 4381), (4383, 4383),
+    (4386, 4386), (4388, 4388), (4463, 4463), (4466, 4466), (4469, 4470), (4472, 4472),
+    (4475, 4475), (4480, 4480), (4482, 4483), (4490, 4490), (4555, 4555), (4557, 4558),
+    (4600, 4646), (4657, 4765), (4801, 4811), (4813, 4821), (4823, 4824), (4883, 4883),
+    (4885, 4885), (4887, 4887), (4889, 4889), (4891, 4891), (4893, 4893), (4895, 4895),
+    (4898, 4898), (4900, 4904), (4907, 4907), (4909, 4909), (4921, 4921), (4923, 4923),
+    (4925, 4925), (4927, 4927), (4929, 4929), (4931, 4931), (4933, 4933), (4935, 4935),
+    (4937, 4937), (4939, 4939), (4941, 4941), (4943, 4943), (4945, 4945), (4947, 4947),
+    (4949, 4949), (4951, 4951), (4953, 4953), (4955, 4955), (4957, 4957), (4959, 4959),
+    (4961, 4961), (4963, 4963), (4965, 4965), (4967, 4967), (4969, 4969), (4971, 4971),
+    (4973, 4973), (4975, 4975), (4977, 4977), (4979, 4979), (4981, 4981), (4983, 4983),
+    (4985, 4985), (4987, 4987), (4989, 4989), (4991, 4991), (4993, 4993), (4995, 4995),
+    (4997, 4997), (4999, 4999), (5012, 5013), (5132, 5132), (5228, 5233), (5245, 5246),
+    (5251, 5252), (5263, 5264), (5323, 5324), (5340, 5340), (5342, 5342), (5353, 5354),
+    (5359, 5360), (5364, 5365), (5370, 5373), (5380, 5381), (5392, 5393), (5451, 5451),
+    (5464, 5464), (5467, 5467), (5488, 5489), (5498, 5500), (5524, 5527), (5545, 5546),
+    (5560, 5561), (5592, 5593), (5628, 5628), (5681, 5681), (5830, 5830), (5885, 5886),
+    (5942, 5942), (6134, 6135), (6144, 6144), (6207, 6207), (6310, 6311), (6318, 6319),
+    (6321, 6322), (6324, 6325), (6349, 6349), (6364, 6365), (6649, 6649), (6667, 6668),
+    (6696, 6700), (6705, 6706), (6782, 6783), (6881, 6883), (6892, 6892), (6894, 6894),
+    (6917, 6917), (6979, 6980), (6982, 6983), (6986, 6987), (6989, 6990), (7034, 7042),
+    (7072, 7073), (7084, 7088), (7133, 7133), (7135, 7136), (7138, 7139), (7372, 7373),
+    (7400, 7400), (7404, 7404), (7406, 7406), (7408, 7410), (7414, 7414), (7423, 7423),
+    (7657, 7657), (7659, 7659), (7661, 7661), (7663, 7663), (7665, 7665), (7678, 7678),
+    (7680, 7680), (7682, 7683), (7685, 7686), (7797, 7798), (7816, 7816), (7843, 7844),
+    (7880, 7881), (7885, 7886), (7900, 7912), (7915, 7915), (7917, 7917), (7919, 7919),
+    (7921, 7921), (7923, 7923), (7925, 7925), (7927, 7927), (7929, 7929), (7931, 7931),
+    (8042, 8043), (8085, 8086), (8231, 8232), (8235, 8237), (8239, 8240), (8244, 8246),
+    (8248, 8249), (8251, 8252), (8254, 8255), (8349, 8351), (8360, 8360), (8399, 8399),
+    (8403, 8403), (8426, 8428), (8430, 8431), (8449, 8449), (8542, 8542), (8544, 8545),
+    (8684, 8685), (8817, 8818), (8860, 8860), (8899, 8902), (8906, 8907), (8988, 9000),
+    (9002, 9003), (9005, 9006), (9008, 9009), (9011, 9014), (9016, 9019),
+];
 
-/// The one answer to "does this CRS count in degrees": EPSG's geographic 2-D codes live in
-/// 4000–4999 (WGS84, ETRS89, NAD83, GDA94, CGCS2000, …), with the few exceptions listed
-/// above. It decides which GeoKey carries the code and how areas are measured.
+/// The one answer to "does this CRS count in degrees", from the EPSG definitions (see
+/// [`GEOGRAPHIC_EPSG`]). It decides which GeoKey carries the code.
 pub fn epsg_is_geographic(epsg: u32) -> bool {
-    ((4000..5000).contains(&epsg) && !NOT_GEOGRAPHIC_IN_BLOCK.contains(&epsg))
-        || GEOGRAPHIC_OUTSIDE_BLOCK.contains(&epsg)
+    let Ok(code) = u16::try_from(epsg) else {
+        return false;
+    };
+    GEOGRAPHIC_EPSG
+        .binary_search_by(|&(lo, hi)| {
+            if hi < code {
+                std::cmp::Ordering::Less
+            } else if lo > code {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 pub(crate) const TAG_MODEL_PIXEL_SCALE: u16 = 33550;
@@ -352,13 +406,22 @@ mod tests {
     #[test]
     fn geographic_crs_is_one_answer() {
         for code in [
-            4326, 4258, 4269, 4283, 7844, 4490, 4214, 4610, 4167, 4284, 4230, 4019,
+            4326, 4258, 4269, 4283, 7844, 4490, 4214, 4610, 4167, 4284, 4230, 4019, 4979, 6318,
+            9000,
         ] {
             assert!(epsg_is_geographic(code), "EPSG:{code}");
         }
-        for code in [32650, 3857, 2180, 4087, 4978] {
+        // Projected, geocentric (4000, 4978) and UTM / transverse Mercator codes inside the
+        // 4000 block (4037, 4026); codes beyond u16 are no EPSG CRS.
+        for code in [32650, 3857, 2180, 4087, 4978, 4000, 4037, 4026, 1, 70_000] {
             assert!(!epsg_is_geographic(code), "EPSG:{code}");
         }
+        assert!(
+            GEOGRAPHIC_EPSG
+                .windows(2)
+                .all(|w| w[0].0 <= w[0].1 && w[0].1 < w[1].0),
+            "sorted, disjoint ranges (binary search)"
+        );
         let t = GeoTransform::north_up(500_000.0, 4_000_000.0, 20.0, -20.0);
         assert!(!GeoInfo::new(t, None).is_geographic());
         assert!(GeoInfo::new(t, Some(4326)).is_geographic());

@@ -9,6 +9,7 @@ use crate::error::RasterError;
 use crate::gamma::RawKind;
 use crate::geo::GeoInfo;
 use crate::raster::{BandStats, StatsAccumulator};
+use crate::tiff_write::SampleType;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RasterInfo {
@@ -29,6 +30,10 @@ pub struct RasterInfo {
     pub big_endian: bool,
     /// GAMMA only: the parameter file the width came from.
     pub par: Option<PathBuf>,
+    /// Raw rasters with a header (ISCE, VRT, ENVI, BEAM-DIMAP): the data files read.
+    pub data_files: Vec<PathBuf>,
+    /// Each band's name or description, where the file gives one.
+    pub band_names: Vec<Option<String>>,
     pub geo: Option<GeoInfo>,
     pub nodata: Option<f64>,
     pub stats: Vec<BandStats>,
@@ -55,6 +60,8 @@ pub fn describe(path: &Path, opts: &ReadOptions) -> Result<RasterInfo, RasterErr
         bigtiff: false,
         big_endian: false,
         par: None,
+        data_files: Vec::new(),
+        band_names: reader.band_names(),
         geo: reader.geo().copied(),
         nodata: None,
         stats: Vec::new(),
@@ -92,6 +99,26 @@ pub fn describe(path: &Path, opts: &ReadOptions) -> Result<RasterInfo, RasterErr
             info.data_type = "Byte".to_string();
             info.block = (width, height);
         }
+        RowReader::Raw(r) => {
+            let bands = &r.layout().bands;
+            info.bands = r.bands();
+            info.data_type = data_type_of(bands.iter().map(|b| b.stored.gdal_name()));
+            info.big_endian = bands.iter().all(|b| b.big_endian);
+            info.nodata = r.nodata();
+            for b in bands {
+                if !info.data_files.contains(&b.file) {
+                    info.data_files.push(b.file.clone());
+                }
+            }
+        }
+        RowReader::Band { .. } => {
+            info.data_type = match reader.sample_type() {
+                SampleType::F32 => "Float32",
+                SampleType::C32 => "CFloat32",
+                SampleType::U8 => "Byte",
+            }
+            .to_string();
+        }
     }
     let mut acc = vec![StatsAccumulator::default(); info.bands];
     let step = ROWS_PER_STEP.max(info.block.1);
@@ -106,6 +133,16 @@ pub fn describe(path: &Path, opts: &ReadOptions) -> Result<RasterInfo, RasterErr
     }
     info.stats = acc.iter().map(StatsAccumulator::finish).collect();
     Ok(info)
+}
+
+/// The one stored type all bands share, or each band's in order ("Float32, Float32, Byte").
+fn data_type_of<'a>(mut names: impl Iterator<Item = &'a str> + Clone) -> String {
+    let first = names.clone().next().unwrap_or("");
+    if names.all(|n| n == first) {
+        first.to_string()
+    } else {
+        names.collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// printf's `%.4g`, as gdalinfo prints STATISTICS_VALID_PERCENT (98.3, 98.15, 100).
@@ -129,10 +166,18 @@ impl fmt::Display for RasterInfo {
             Format::Png => "PNG/Portable Network Graphics",
             Format::Jpeg => "JPEG/JPEG JFIF",
             Format::GammaRaw(_) => "GAMMA raw (headerless)",
+            Format::Isce => "ISCE/ISCE raster",
+            Format::Vrt => "VRT/Virtual Raster (raw bands)",
+            Format::Envi => "ENVI/ENVI .hdr Labelled",
+            Format::Dimap => "BEAM-DIMAP/SNAP product (ENVI bands)",
         };
         writeln!(f, "Driver: {driver}")?;
         write!(f, "Files: {}", self.path.display())?;
-        if let Some(p) = &self.par {
+        for p in self
+            .par
+            .iter()
+            .chain(self.data_files.iter().filter(|p| **p != self.path))
+        {
             write!(f, "\n       {}", p.display())?;
         }
         writeln!(f)?;
@@ -179,8 +224,8 @@ impl fmt::Display for RasterInfo {
             if self.bigtiff { ", BigTIFF" } else { "" },
             match (self.big_endian, self.format) {
                 (true, _) => ", big-endian",
-                (false, Format::GammaRaw(_)) => ", little-endian",
-                (false, _) => "",
+                (false, Format::Tiff | Format::Png | Format::Jpeg) => "",
+                (false, _) => ", little-endian",
             }
         )?;
         for (b, s) in self.stats.iter().enumerate() {
@@ -192,6 +237,9 @@ impl fmt::Display for RasterInfo {
                 self.block.1,
                 self.data_type
             )?;
+            if let Some(Some(name)) = self.band_names.get(b) {
+                writeln!(f, "  Description = {name}")?;
+            }
             if s.valid > 0 {
                 let what = if self.data_type.starts_with('C') {
                     " (of |z|)"

@@ -1,8 +1,11 @@
 //! InSAR raster I/O for yolo-basin: GeoTIFF (Float32, CFloat32, Byte RGB/gray; strips and
-//! tiles; none/LZW/Deflate/PackBits; BigTIFF) with geotransform, EPSG and no-data;
-//! streaming row reads; GAMMA raw rasters with their `.par` files; PNG/JPEG pictures.
+//! tiles; none/LZW/Deflate/PackBits/ZSTD/LZMA; BigTIFF) with geotransform, EPSG, no-data
+//! and band descriptions; streaming row reads; GAMMA raw rasters with their `.par` files;
+//! raw rasters with a header: ISCE2 (`.xml`), GDAL raw VRT (`.vrt`), ENVI (`.hdr`), SNAP
+//! BEAM-DIMAP (`.dim` + `.data/`); PNG/JPEG pictures.
 //!
-//! Entry points: [`read_any`] / [`open_any`] (any format, whole or by rows),
+//! Entry points: [`read_any`] / [`open_any`] (any format, whole or by rows), [`open_band`]
+//! (one band, chosen by number, name or the format's convention),
 //! [`read_geotiff`] / [`GeoTiffReader`], [`write_geotiff_f32`] / [`write_geotiff_c32`] /
 //! [`write_geotiff`] / [`GeoTiffWriter`] (streamed), [`gamma`] (raw rasters, `.par` files,
 //! DEM geotransform), [`write_png_rgb`] / [`read_picture`], [`describe`] (gdalinfo-like
@@ -14,20 +17,29 @@
 
 pub mod any;
 pub mod atomic;
+pub mod band;
+mod chunk;
 pub mod codec;
 pub mod convert;
+pub mod crs;
+pub mod dimap;
+pub mod envi;
 pub mod error;
 pub mod gamma;
 pub mod geo;
 pub mod info;
-mod lzw_chunk;
+pub mod isce;
 pub mod picture;
 pub mod products;
 mod raster;
+pub mod rawbands;
 pub mod tiff_read;
 pub mod tiff_write;
+pub mod vrt;
+mod xml;
 
 pub use any::{Format, ReadOptions, RowReader, detect_format, open_any, read_any, read_any_with};
+pub use band::{BandChoice, open_band};
 pub use codec::Compression;
 pub use convert::convert_to_geotiff;
 pub use error::RasterError;

@@ -10,10 +10,10 @@ use num_complex::Complex32;
 use tiff::decoder::{ChunkType, Decoder, Limits};
 use tiff::tags::Tag;
 
+use crate::chunk::{self, ChunkFormat, decode_chunk};
 use crate::codec::Compression;
 use crate::error::RasterError;
 use crate::geo::{self, GeoInfo};
-use crate::lzw_chunk::{ChunkFormat, decode_lzw_chunk};
 use crate::raster::{Pixels, Raster};
 use crate::tiff_write::SampleType;
 
@@ -121,6 +121,8 @@ pub struct GeoTiffReader {
     layout: TiffLayout,
     geo: Option<GeoInfo>,
     nodata: Option<f64>,
+    /// Band descriptions from GDAL's metadata tag, one per band.
+    descriptions: Vec<Option<String>>,
     chunks_per_plane: usize,
     /// Bytes of one decoded row of all bands (checked to fit in memory when opening).
     row_bytes: usize,
@@ -180,6 +182,7 @@ impl GeoTiffReader {
         };
         let geo = read_geo(path, &mut dec)?;
         let nodata = read_nodata(path, &mut dec)?;
+        let descriptions = read_descriptions(path, &mut dec, usize::from(bands))?;
         Ok(Self {
             path: path.to_path_buf(),
             dec,
@@ -189,6 +192,7 @@ impl GeoTiffReader {
             layout,
             geo,
             nodata,
+            descriptions,
             chunks_per_plane: table.per_plane,
             row_bytes,
             chunk_offsets: table.offsets,
@@ -219,6 +223,12 @@ impl GeoTiffReader {
 
     pub fn nodata(&self) -> Option<f64> {
         self.nodata
+    }
+
+    /// Each band's description (GDAL_METADATA `<Item name="DESCRIPTION" sample="k"
+    /// role="description">`), `None` where the file gives none.
+    pub fn band_descriptions(&self) -> &[Option<String>] {
+        &self.descriptions
     }
 
     pub fn layout(&self) -> &TiffLayout {
@@ -319,13 +329,12 @@ impl GeoTiffReader {
     ) -> Result<usize, RasterError> {
         let (dw, dh) = self.dec.chunk_data_dimensions(index as u32);
         let samples = if self.layout.planar { 1 } else { self.bands };
-        // Our LZW decoder unpacks a tile's padding columns too.
-        let decoded_w =
-            if self.layout.tiled && self.layout.compression == Compression::Lzw.tag_value() {
-                self.layout.chunk.0 as u64
-            } else {
-                u64::from(dw)
-            };
+        // Our own decoders unpack a tile's padding columns too.
+        let decoded_w = if self.layout.tiled && chunk::decodes(self.layout.compression) {
+            self.layout.chunk.0 as u64
+        } else {
+            u64::from(dw)
+        };
         let stored = self.layout.stored;
         let bytes =
             u128::from(decoded_w) * u128::from(dh) * samples as u128 * stored.bytes() as u128;
@@ -386,7 +395,7 @@ impl GeoTiffReader {
         let (dw, dh) = self.dec.chunk_data_dimensions(index as u32);
         let (dw, dh) = (dw as usize, dh as usize);
         let px = if self.layout.planar { 1 } else { self.bands };
-        if self.layout.compression == Compression::Lzw.tag_value() {
+        if chunk::decodes(self.layout.compression) {
             let compressed = self.raw_chunk(index).map_err(|e| fail(e.to_string()))?;
             let format = ChunkFormat {
                 stored: self.layout.stored,
@@ -394,12 +403,19 @@ impl GeoTiffReader {
                 big_endian: self.layout.big_endian,
                 predictor: self.layout.predictor,
             };
-            let full_w = if self.layout.tiled {
-                self.layout.chunk.0
+            let full = if self.layout.tiled {
+                self.layout.chunk
             } else {
-                dw
+                (dw, dh)
             };
-            return decode_lzw_chunk(&compressed, full_w, (dw, dh), &format).map_err(fail);
+            return decode_chunk(
+                self.layout.compression,
+                &compressed,
+                full,
+                (dw, dh),
+                &format,
+            )
+            .map_err(fail);
         }
         let mut buf = vec![0u8; size];
         self.dec
@@ -569,6 +585,39 @@ fn read_nodata(
     })
 }
 
+/// Band descriptions from the GDAL_METADATA tag (`<Item name="DESCRIPTION" sample="k"
+/// role="description">`, sample counted from 0). Metadata GDAL cannot make sense of is
+/// ignored as GDAL ignores it: descriptions are a convenience, the pixels do not depend on
+/// them.
+fn read_descriptions(
+    path: &Path,
+    dec: &mut Decoder<BufReader<File>>,
+    bands: usize,
+) -> Result<Vec<Option<String>>, RasterError> {
+    let mut out = vec![None; bands];
+    let Some(v) = dec
+        .find_tag(Tag::Unknown(TAG_GDAL_METADATA))
+        .map_err(|e| RasterError::tiff(path, e))?
+    else {
+        return Ok(out);
+    };
+    let Ok(text) = v.into_string() else {
+        return Ok(out);
+    };
+    let Ok(doc) = crate::xml::parse(text.trim_end_matches('\0')) else {
+        return Ok(out);
+    };
+    for item in doc.children_named("Item") {
+        let is_description =
+            item.attr("name") == Some("DESCRIPTION") && item.attr("role") == Some("description");
+        let sample = item.attr("sample").and_then(|s| s.parse::<usize>().ok());
+        if let (true, Some(slot)) = (is_description, sample.and_then(|s| out.get_mut(s))) {
+            *slot = Some(item.text.clone()).filter(|t| !t.is_empty());
+        }
+    }
+    Ok(out)
+}
+
 /// Chunks per plane the image size and chunk size imply.
 fn expected_chunks(
     path: &Path,
@@ -634,6 +683,12 @@ fn byte_size(
 /// common at the edges of geocoded scenes) gets close to the ceilings, and our own writer
 /// stores a 4 MiB strip of zeros at 1027:1 (Deflate) and 1050:1 (LZW); see the test
 /// `constant_chunks_near_the_ratio_ceiling_still_read`.
+/// - ZSTD: a block is at most 128 KiB and an RLE block (3-byte header + the byte) the
+///   cheapest way to write one: 32768:1; frame headers only lower it.
+/// - LZMA: the cheapest symbol is a rep0 match of the longest length (273 bytes), 14
+///   range-coder decisions, each at best probability 2017/2048 (the adaptive model's fixed
+///   point), −log2 of which is 0.022 bits: 0.308 bits for 273 bytes, 7090:1. Rounded up to
+///   7200; xz and LZMA2 chunk headers only lower it.
 /// - Anything else the `tiff` crate decodes (JPEG, CCITT): 1032:1 as well; JPEG's
 ///   ceiling (about 2 bits of Huffman codes per 8×8 block: 256:1 a channel, 512:1 with
 ///   4:2:0 chroma) is below it.
@@ -642,7 +697,9 @@ fn max_ratio(compression: u16) -> (u64, &'static str) {
         1 => (1, "uncompressed"),
         32773 => (MAX_RATIO_PACKBITS, "PackBits"),
         8 | 32946 => (MAX_RATIO_DEFLATE, "Deflate"),
-        5 => (MAX_RATIO_LZW, "LZW"),
+        chunk::LZW => (MAX_RATIO_LZW, "LZW"),
+        chunk::ZSTD => (MAX_RATIO_ZSTD, "ZSTD"),
+        chunk::LZMA => (MAX_RATIO_LZMA, "LZMA"),
         _ => (MAX_RATIO_OTHER, "compressed"),
     }
 }
@@ -651,6 +708,8 @@ fn max_ratio(compression: u16) -> (u64, &'static str) {
 const MAX_RATIO_PACKBITS: u64 = 64;
 const MAX_RATIO_DEFLATE: u64 = 1032;
 const MAX_RATIO_LZW: u64 = 2560;
+const MAX_RATIO_ZSTD: u64 = 32768;
+const MAX_RATIO_LZMA: u64 = 7200;
 const MAX_RATIO_OTHER: u64 = 1032;
 
 /// The `tiff` crate's default limits (tag values and decoded buffers of at most 256 MiB),
@@ -667,7 +726,7 @@ fn decoder_limits(counts: &[u64]) -> Limits {
 }
 
 /// The tags this reader decodes, with the number of values a sane file has.
-const TAGS_READ: [(u16, &str, &str); 15] = [
+const TAGS_READ: [(u16, &str, &str); 16] = [
     (258, "BitsPerSample", "one per band"),
     (259, "Compression", "1"),
     (273, "StripOffsets", "one per strip"),
@@ -691,7 +750,11 @@ const TAGS_READ: [(u16, &str, &str); 15] = [
         "GDAL_NODATA",
         "a short number as text",
     ),
+    (TAG_GDAL_METADATA, "GDAL_METADATA", "an XML text"),
 ];
+
+/// GDAL's metadata as XML text (`<GDALMetadata><Item name=… sample=… role=…>`).
+const TAG_GDAL_METADATA: u16 = 42112;
 
 /// A tag whose values would be more bytes than the whole file is refused before it is
 /// decoded (the `tiff` crate would allocate up to its 256 MiB limit first, then fail on a

@@ -165,3 +165,104 @@ fn high_entropy_padded_tiles_every_codec() {
         );
     }
 }
+
+/// ZSTD and LZMA GeoTIFFs GDAL wrote (strips, tiles, predictors 2 and 3, Int16, CFloat32,
+/// high-entropy padded tiles): the same values as their LZW/Deflate sources.
+#[test]
+fn zstd_and_lzma_every_layout() {
+    let want: Vec<f32> = (0..W * H).map(value).collect();
+    for (name, compression, predictor, tiled) in [
+        ("f32_zstd_pred3_tiled.tif", "ZSTD", 3, true),
+        ("f32_lzma_strips.tif", "LZMA", 1, false),
+        ("i16_zstd_pred2_strips.tif", "ZSTD", 2, false),
+    ] {
+        let mut rd = GeoTiffReader::open(&data(name)).unwrap();
+        let l = rd.layout().clone();
+        assert_eq!(
+            (l.compression_name().as_str(), l.predictor, l.tiled),
+            (compression, predictor, tiled),
+            "{name}"
+        );
+        let r = rd.read_all().unwrap();
+        assert_eq!(f32s(&r.pixels), want.as_slice(), "{name}");
+        assert_eq!(r.nodata, Some(0.0), "{name}");
+        // Rows across strip boundaries (4 and 6 rows a strip) and inside one tile.
+        let part = rd.read_rows(3, 9).unwrap();
+        assert_eq!(
+            f32s(&part.pixels),
+            &want[3 * W..12 * W],
+            "{name} rows 3..12"
+        );
+    }
+    let mut rd = GeoTiffReader::open(&data("f32_zstd_pred3_tiled.tif")).unwrap();
+    check_geo_4326(&rd.read_all().unwrap());
+
+    let r = read_geotiff(&data("c32_lzma_tiled.tif")).unwrap();
+    check_geo_4326(&r);
+    let want: Vec<Complex32> = (0..W * H)
+        .map(|i| Complex32::new(value(i), (i % 17) as f32 - 8.0))
+        .collect();
+    assert_eq!(r.pixels, Pixels::C32(want));
+
+    let want = random_f32(37 * 23);
+    for name in [
+        "f32_random_zstd_tiled.tif",
+        "f32_random_lzma_pred3_tiled.tif",
+    ] {
+        let r = read_geotiff(&data(name)).unwrap();
+        let got = f32s(&r.pixels);
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{name}"
+        );
+    }
+}
+
+/// GDAL writes band descriptions into its metadata tag; a multi-band file read without a
+/// band chosen is refused with them, and a band is chosen by number or name.
+#[test]
+fn band_descriptions_and_band_choice() {
+    use raster::{BandChoice, ReadOptions, open_band};
+    let p = data("f32x3_described_zstd.tif");
+    let rd = GeoTiffReader::open(&p).unwrap();
+    assert_eq!(
+        rd.band_descriptions(),
+        &[
+            Some("amplitude".to_string()),
+            Some("unwrapped phase".to_string()),
+            None
+        ]
+    );
+    let opts = ReadOptions::default();
+    let e = open_band(&p, &opts, None).err().unwrap().to_string();
+    assert!(
+        e.contains("3 bands")
+            && e.contains("1 \"amplitude\", 2 \"unwrapped phase\", 3")
+            && e.contains("--band"),
+        "{e}"
+    );
+    let want: Vec<f32> = (0..W * H).map(value).collect();
+    let by_name = BandChoice::Name("Unwrapped Phase".into());
+    let mut r = open_band(&p, &opts, Some(&by_name)).unwrap();
+    assert_eq!(r.band_names(), vec![Some("unwrapped phase".to_string())]);
+    let got = r.read_all().unwrap();
+    assert_eq!(got.bands, 1);
+    let twice: Vec<f32> = want.iter().map(|v| 2.0 * v).collect();
+    assert_eq!(f32s(&got.pixels), twice.as_slice());
+    let mut r = open_band(&p, &opts, Some(&BandChoice::Number(3))).unwrap();
+    let plus1: Vec<f32> = want.iter().map(|v| v + 1.0).collect();
+    assert_eq!(f32s(&r.read_rows(0, H).unwrap().pixels), plus1.as_slice());
+}
+
+/// A 16 MiB strip of zeros, as GDAL compresses it: LZMA at 6533:1 and ZSTD at 31715:1,
+/// close to the ceilings the reader allows (7200:1, 32768:1) but under them.
+#[test]
+fn constant_strips_near_the_zstd_and_lzma_ceilings_read() {
+    for name in ["zeros_2048_lzma_strip.tif", "zeros_2048_zstd22_strip.tif"] {
+        let r = read_geotiff(&data(name)).unwrap();
+        assert_eq!((r.width, r.height), (2048, 2048), "{name}");
+        assert!(f32s(&r.pixels).iter().all(|&v| v == 0.0), "{name}");
+    }
+}

@@ -51,6 +51,10 @@ pub struct TrainConfig {
     /// one that explains each picture best). Runs from before it existed read `auto`.
     #[serde(default)]
     pub colormap: ColormapSpec,
+    /// The basin class of a data set with several classes (`train --class`); None: the class
+    /// named basin / subsidence / subsidence_basin / mining_subsidence (any case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
     /// Images per step.
     pub batch: usize,
     /// Steps (the paper: 60,000).
@@ -95,6 +99,7 @@ impl TrainConfig {
             out,
             model,
             colormap: ColormapSpec::Auto,
+            class: None,
             batch: 8,
             max_iter: 60_000,
             lr: 1e-3,
@@ -123,6 +128,10 @@ impl TrainConfig {
             && let Some(map) = id.as_object_mut()
         {
             map.insert("colormap".into(), self.colormap.to_string().into());
+        }
+        // Likewise the class: another class is another run.
+        if let (Some(class), Some(map)) = (&self.class, id.as_object_mut()) {
+            map.insert("class".into(), class.clone().into());
         }
         id
     }

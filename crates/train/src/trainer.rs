@@ -14,7 +14,7 @@ use model::{Detector, WeightsHeader, decode, save_weights};
 
 use crate::checkpoint::{CheckpointError, CheckpointMeta, load_checkpoint, save_checkpoint};
 use crate::config::{DeviceKind, TrainConfig};
-use crate::data::{Batch, DataError, Dataset, Loader, LoaderConfig, Split, open_dataset};
+use crate::data::{Batch, DataError, Dataset, Loader, LoaderConfig, Split};
 use crate::ema::Ema;
 use crate::eval::{EvalFailure, EvalSummary, validate};
 use crate::log::{CsvLog, LogRow, plot_curves};
@@ -192,9 +192,10 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
 }
 
 fn open_datasets(cfg: &TrainConfig) -> Result<(Arc<Dataset>, Option<Dataset>), TrainError> {
-    let train =
-        open_dataset(&cfg.data, Split::Train)?.for_model(cfg.model.input, cfg.colormap.clone())?;
-    let val = crate::data::dataset::open_optional(&cfg.data, Split::Val)?
+    let labels = crate::data::LabelOptions::with_class(cfg.class.clone());
+    let train = crate::data::dataset::open_dataset_with(&cfg.data, Split::Train, &labels)?
+        .for_model(cfg.model.input, cfg.colormap.clone())?;
+    let val = crate::data::dataset::open_optional_with(&cfg.data, Split::Val, &labels)?
         .map(|v| v.for_model(cfg.model.input, cfg.colormap.clone()))
         .transpose()?;
     Ok((Arc::new(train), val))

@@ -3,9 +3,20 @@
 
 use clap::Subcommand;
 
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin bench scenes               # accuracy on the ten held-out benchmark scenes
+  yolo-basin bench scan --windows 0,2048
+";
+
 use super::{bench_infer, bench_pictures, bench_scan, bench_scenes, bench_synth, bench_train};
 
+/// Benchmarks of speed, memory and accuracy.
+///
+/// Each quotes its speed as a ratio to a baseline measured in the same run (speed and memory targets are checked here, never by timed tests), or, for `scenes` and
+/// `pictures`, accuracy on fixed held-out simulated data.
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     #[command(subcommand)]
     what: What,
@@ -13,18 +24,11 @@ pub struct Args {
 
 #[derive(Subcommand)]
 enum What {
-    /// Simulator: the paper's 1,160-tile data set and one whole scene.
     Synth(bench_synth::Args),
-    /// Tile inference: fast (folded, fused kernels) path against plain burn; peak memory.
     Infer(bench_infer::Args),
-    /// Training step speed (images/s) for a network and batch size.
     Train(bench_train::Args),
-    /// Scene accuracy: a model at its default settings on ten held-out simulated scenes.
     Scenes(bench_scenes::Args),
-    /// Pictures read back to phase: error and AP50 per colormap, PNG and JPEG.
     Pictures(bench_pictures::Args),
-    /// Whole-scene scan (the paper's 7,636 × 8,205): time per stage and peak memory, for
-    /// tiles and windows.
     Scan(bench_scan::Args),
 }
 

@@ -8,6 +8,12 @@ use anyhow::Context;
 use model::fast::{BenchReport, bench_infer};
 use model::{Detector, Device, ModelConfig, Scale, Variant};
 
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin bench infer --scale s --runs 20
+  yolo-basin bench infer --weights models/light-yolo-basin-s.safetensors --tile 832
+";
+
 /// Time one-tile inference: plain burn against the fast path, same weights, same input.
 ///
 /// Speed does not depend on the weight values, so by default a freshly initialised network
@@ -15,6 +21,7 @@ use model::{Detector, Device, ModelConfig, Scale, Variant};
 /// it on an otherwise idle machine: both paths share the cores, and the report quotes the
 /// median with the fastest and slowest run so the spread is visible.
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Network: yolov5, yolo-basin or light-yolo-basin (ignored with --weights).
     #[arg(long, default_value = "light-yolo-basin")]

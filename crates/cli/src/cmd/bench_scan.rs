@@ -20,11 +20,18 @@ use synth::SynthConfig;
 use super::detect::{self, Timings};
 use super::scenes::scratch;
 
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin bench scan --windows 0,1024,2048 --out scan.json   # 0 (tiles): the baseline
+";
+
 /// Time a whole scene takes through `detect`, per stage, for tiles and for windows.
 ///
-/// Example: `yolo-basin bench scan --windows 0,1024,2048` (the first setting is the
-/// baseline the others are compared with; 0 = the model's 416-pixel tiles).
+/// Simulates the paper's 7,636 × 8,205 scene once, then runs `detect` on it in a child
+/// process per setting (so each peak memory is its own); the first setting is the baseline
+/// the others are compared with (0 = the model's 416-pixel tiles).
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Model weights (default: the bundled model).
     #[arg(short, long)]

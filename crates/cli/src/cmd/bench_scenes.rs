@@ -10,7 +10,15 @@ use detect_core::eval::scene::scenes_table;
 use super::detect;
 use super::scenes::{LOW_SCORE, benchmark_specs, report_at, score_scene, scratch};
 
-/// Score a model on the scene benchmark: ten simulated scenes (4,000² by default, about
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin bench scenes --out scenes.json
+  yolo-basin bench scenes -w light-s-calibrated.safetensors --window 0
+";
+
+/// Score a model on the scene benchmark (accuracy on whole scenes).
+///
+/// Ten simulated scenes (4,000² by default, about
 /// 74 × 56 km each) that span what users hold — quiet winter pairs, unfiltered farmland,
 /// poor coherence, summer turbulence (filtered and not), stratified delay over relief, an
 /// orbital ramp over 48 days, and three scenes without any basin (winter, summer with
@@ -22,6 +30,7 @@ use super::scenes::{LOW_SCORE, benchmark_specs, report_at, score_scene, scratch}
 /// centres. Counts are at the model's default score threshold (its calibration, or
 /// --score); AP and mAP come from the same pass down to score 0.05.
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Model weights (default: the bundled model).
     #[arg(short, long)]

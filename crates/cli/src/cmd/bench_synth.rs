@@ -6,10 +6,18 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use synth::SynthConfig;
 
-/// Time the simulator: the paper's 1,160 tiles of 416² (targets ≤ 30 s on 2 cores) and one
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin bench synth
+";
+
+/// Time the simulator.
+///
+/// The paper's 1,160 tiles of 416² (targets ≤ 30 s on 2 cores) and one
 /// 8,000² scene (≤ 10 s). Baseline: the same runs with no tile filtered, which shows what the
 /// Goldstein filter costs. Files are written to a scratch directory and removed.
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Tiles in the data-set run.
     #[arg(long, default_value_t = 1160)]

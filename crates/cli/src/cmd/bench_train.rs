@@ -10,10 +10,18 @@ use train::trainer::make_device;
 /// CPU with PyTorch takes 1.73 s.
 const PYTORCH_CPU_STEP_S: f64 = 1.73;
 
-/// Time training steps (forward, assignment + loss, backward, Adam) on synthetic batches, on
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin bench train --scale s --batch 8 --steps 5
+";
+
+/// Time training steps against PyTorch CPU's reference.
+///
+/// Forward, assignment + loss, backward and Adam on synthetic batches, on
 /// the plain burn path and the fused Conv block path, and compare with PyTorch CPU's 1.73 s
 /// per batch-8 step of Light YOLO-Basin-S at 416².
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Network: yolov5, yolo-basin or light-yolo-basin.
     #[arg(long, default_value = "light-yolo-basin")]

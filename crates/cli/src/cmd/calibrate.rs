@@ -9,15 +9,21 @@ use detect_core::eval::scene::evaluate_scenes;
 use super::detect;
 use super::scenes::{LOW_SCORE, VALIDATION_SEED_BASE, score_scene, scratch, validation_specs};
 
-/// Choose the score threshold `detect` uses by default: the one with the best F1 at IoU 0.5
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin calibrate -w runs/light-s/best.safetensors -o light-s-calibrated.safetensors
+";
+
+/// Choose a model's default score threshold on simulated validation scenes.
+///
+/// The threshold `detect` uses by default is the one with the best F1 at IoU 0.5
 /// over simulated validation scenes (conditions drawn as for training; every fourth scene
 /// without any mine, so false alarms on empty ground weigh in). The scenes' seeds
 /// (70,000 + k by default) are neither the benchmark's nor the training scenes'. Writes a
 /// copy of the weights with the threshold in its header (`calibration`); the input is left
 /// as it is.
-///
-/// Example: `yolo-basin calibrate -w runs/x/best.safetensors -o models/calibrated.safetensors`
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Weights to calibrate (default: the bundled model).
     #[arg(short, long)]

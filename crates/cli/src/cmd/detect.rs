@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use detect_core::Detection;
-use detect_core::output::{Basin, coco_results, write_csv, write_geojson};
+use detect_core::output::{
+    Basin, Frame, GeoJsonCoords, coco_results, write_csv, write_geojson, write_gpkg,
+};
 use detect_core::tiling::{
     RowSource, StitchParams, TileData, TileDetections, TilePlan, detect_tiles, stitch_at,
 };
@@ -18,6 +20,16 @@ use input::picture::{COLORMAP_HELP, ColormapSpec};
 use input::{InputSpec, SceneSource, defaults, encode_tile};
 use model::{InputKind, Predictor};
 use raster::GeoInfo;
+
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin detect                      # the bundled model on the demo scene → out/
+  yolo-basin detect sim/scenes/scene_0.tif -o out
+  yolo-basin detect 20201230_20210111.geo.diff_pha.tif --unwrapped 20201230_20210111.geo.unw.tif
+  yolo-basin detect S1AA_*_wrapped_phase.tif --goldstein 0.5 -o out   # HyP3, unfiltered
+  yolo-basin detect 20201230_20210111.diff --geojson-native --quicklook-size 1024 -o out
+  yolo-basin detect ifg.png --colormap jet -o out     # a picture, read back to phase
+";
 
 /// The bundled default model and demo scene, relative to the repository root.
 pub const DEFAULT_WEIGHTS: &str = "models/light-yolo-basin-s.safetensors";
@@ -33,9 +45,17 @@ pub const DEFAULT_SCENE: &str = "data/demo/demo-scene.tif";
 /// pictures. Run with no arguments it detects with the bundled model on the bundled demo
 /// scene.
 ///
-/// Output (in --out-dir): `<scene>.basins.geojson` (polygons in the scene's CRS, open it in
-/// QGIS over the raster), `<scene>.basins.csv` and `<scene>.basins.coco.json`.
+/// Output (in --out-dir): `<scene>.basins.gpkg`, a GeoPackage layer of the boxes in the
+/// scene's CRS with every attribute (open it in QGIS over the raster);
+/// `<scene>.basins.geojson` in WGS84 longitude/latitude (RFC 7946; `--geojson-native` keeps
+/// the scene's CRS); `<scene>.basins.csv` and `<scene>.basins.coco.json` (pixel boxes). Each
+/// basin's width, height and area are ground sizes in metres on the WGS84 ellipsoid, for
+/// every EPSG CRS. A scene with a geotransform but no EPSG code keeps its coordinates with
+/// the CRS marked unknown, a scene without georeferencing (radar geometry) is written in
+/// pixel coordinates (x = column, y = −row, where QGIS draws such a raster); both have no
+/// metres, and `detect` warns.
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// The scene to search (default: the bundled demo scene).
     pub scene: Option<PathBuf>,
@@ -90,9 +110,17 @@ pub struct Args {
     /// Width of a GAMMA raw raster when no `.par` lies beside it.
     #[arg(long)]
     pub width: Option<usize>,
-    /// The band holding the values, from 1.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
-    pub band: u64,
+    /// The band holding the values, by number (from 1) or name (`--band 2`, `--band
+    /// Phase_ifg_VV_01Jan2020_13Jan2020`). Default: the only band, or the one the format's
+    /// convention names (ISCE `.unw`: band 2; SNAP `.dim`: the phase band, else the i/q pair
+    /// as complex); a raster of several bands and no convention is refused, its bands listed.
+    #[arg(long, value_name = "N|NAME")]
+    pub band: Option<raster::BandChoice>,
+    /// Incidence angle in degrees from the vertical, to read vertical displacement (HyP3
+    /// `*_vert_disp.tif`, up positive) as line-of-sight: LOS = vertical × cos(incidence),
+    /// uplift towards the satellite. Without it vertical displacement is refused.
+    #[arg(long, value_name = "DEG")]
+    pub incidence: Option<f64>,
     /// A no-data value overriding the one the file declares.
     #[arg(long)]
     pub nodata: Option<f64>,
@@ -106,6 +134,29 @@ pub struct Args {
     /// here (what `bench scan` reads).
     #[arg(long, value_name = "FILE")]
     pub timings: Option<PathBuf>,
+    /// Longest side in pixels of the quicklook picture `<scene>.basins.png`: the scene's
+    /// wrapped phase reduced by whole-pixel complex multilook (phasors averaged, so fringes
+    /// stay where they are), no-data grey, every box with its score, a scale bar and a
+    /// legend. 0: no quicklook.
+    #[arg(long, default_value_t = super::extras::QUICKLOOK_SIZE,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+              .range(0..=detect_core::quicklook::MAX_SIDE as u64))]
+    pub quicklook_size: usize,
+    /// An unwrapped-phase raster (radians) on the scene's grid, or LOS displacement in metres
+    /// when its file name says so (`los`, `disp…`): each basin gets `peak_los_mm`,
+    /// `mean_los_mm` and `volume_m3` relative to the median of a ring around its box (LOS
+    /// positive towards the satellite: subsidence is negative). An unwrapped or LOS scene
+    /// is measured without it.
+    #[arg(long, value_name = "FILE")]
+    pub unwrapped: Option<PathBuf>,
+    /// Ground size of a pixel in metres, `20` or `DXxDY` (along a row, a column), for basin
+    /// volumes on a scene without georeferencing in a known CRS (radar geometry).
+    #[arg(long, value_name = "METRES", value_parser = super::extras::parse_pixel_size)]
+    pub pixel_size: Option<(f64, f64)>,
+    /// Write the GeoJSON in the scene's own CRS (with the 2008 `crs` member GDAL and QGIS
+    /// read) instead of RFC 7946 WGS84 longitude/latitude.
+    #[arg(long)]
+    pub geojson_native: bool,
 }
 
 /// `--kind`: the input crate's kinds by name, listed in `--help`.
@@ -120,13 +171,14 @@ impl Args {
     pub fn input_spec(&self) -> InputSpec {
         InputSpec {
             kind: self.kind,
-            band: usize::try_from(self.band).unwrap_or(usize::MAX),
+            band: self.band.clone(),
             colormap: self.colormap.clone(),
             wavelength: self.wavelength,
             coherence: self.coherence.clone(),
             goldstein: self.goldstein,
             width: self.width,
             nodata: self.nodata,
+            incidence: self.incidence,
         }
     }
 }
@@ -192,26 +244,47 @@ pub fn run(args: Args) -> Result<()> {
             scene.display()
         );
     }
-    // Tiles are detected down to a low score and stitched with every box they found; the
-    // threshold applies after stitching (`stitch_at`), as calibration measured it.
-    let floor = super::scenes::LOW_SCORE.min(args.score.unwrap_or(f64::INFINITY));
-    let model = load_model(&weights, &args, Some(floor))?;
-    let (score, why) = score_threshold(args.score, &model.header);
+    let (model, score, why) = load_for_scenes(&weights, &args)?;
     let run = detect_tiles_of(&scene, &args, &model, true)?;
     let t0 = Instant::now();
-    let dets = stitch_at(&run.plan, &run.tiles, score, &stitch_params(&args));
-    let basins: Vec<Basin> = dets
-        .iter()
-        .map(|&d| Basin::sized(d, run.geo.as_ref()))
-        .collect();
+    let mut basins = stitched_basins(&run, score, &args);
     let t1 = Instant::now();
-    write_outputs(&args.out_dir, &scene, &basins, run.geo.as_ref())?;
+    if let Some(s) = super::extras::add_deformation(
+        &scene,
+        &args.input_spec(),
+        args.unwrapped.as_deref(),
+        run.geo.as_ref(),
+        args.pixel_size,
+        &mut basins,
+    )? {
+        println!("{s}");
+    }
+    let t2 = Instant::now();
+    let written = write_outputs_as(
+        &args.out_dir,
+        &scene,
+        &basins,
+        run.geo.as_ref(),
+        geojson_coords(&args),
+    )?;
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    println!("wrote {}", names.join(", "));
+    let t3 = Instant::now();
+    if args.quicklook_size > 0 {
+        let png = super::extras::quicklook_path(&args.out_dir, &scene);
+        let spec = args.input_spec();
+        match super::extras::quicklook(&scene, &spec, args.quicklook_size, &basins, &png) {
+            Ok(()) => println!("wrote {}", png.display()),
+            Err(e) => eprintln!("warning: no quicklook: {e:#}"),
+        }
+    }
     let timings = Timings {
         read_secs: run.secs - run.encode_secs - run.network_secs,
         encode_secs: run.encode_secs,
         network_secs: run.network_secs,
         stitch_secs: (t1 - t0).as_secs_f64(),
-        write_secs: t1.elapsed().as_secs_f64(),
+        write_secs: (t3 - t2).as_secs_f64(),
+        extras_secs: (t2 - t1).as_secs_f64() + t3.elapsed().as_secs_f64(),
         tiles: run.plan.len(),
         side: run.plan.tile,
         basins: basins.len(),
@@ -232,17 +305,38 @@ pub fn run(args: Args) -> Result<()> {
         model.predictor.engine_name(),
     );
     println!(
-        "  reading {:.1} s, encoding {:.1} s, network {:.1} s, stitching {:.2} s, writing {:.2} s",
+        "  reading {:.1} s, encoding {:.1} s, network {:.1} s, stitching {:.2} s, writing {:.2} s, quicklook and deformation {:.1} s",
         timings.read_secs,
         timings.encode_secs,
         timings.network_secs,
         timings.stitch_secs,
-        timings.write_secs
+        timings.write_secs,
+        timings.extras_secs
     );
     if let Some(path) = &args.timings {
         super::atomic_write(path, serde_json::to_string_pretty(&timings)?.as_bytes())?;
     }
     Ok(())
+}
+
+/// The model for whole scenes, with the score threshold (and where it came from) that
+/// applies after stitching.
+pub fn load_for_scenes(weights: &Path, args: &Args) -> Result<(LoadedModel, f64, String)> {
+    // Tiles are detected down to a low score and stitched with every box they found; the
+    // threshold applies after stitching (`stitch_at`), as calibration measured it.
+    let floor = super::scenes::LOW_SCORE.min(args.score.unwrap_or(f64::INFINITY));
+    let model = load_model(weights, args, Some(floor))?;
+    let (score, why) = score_threshold(args.score, &model.header);
+    Ok((model, score, why))
+}
+
+/// The scene's basins scoring at least `score`, its tiles' boxes stitched, each sized on
+/// the ground where the scene's CRS is known.
+pub fn stitched_basins(run: &SceneTiles, score: f64, args: &Args) -> Vec<Basin> {
+    stitch_at(&run.plan, &run.tiles, score, &stitch_params(args))
+        .iter()
+        .map(|&d| Basin::sized(d, run.geo.as_ref()))
+        .collect()
 }
 
 /// Where a scene's time went (`--timings`, `bench scan`).
@@ -254,6 +348,10 @@ pub struct Timings {
     pub network_secs: f64,
     pub stitch_secs: f64,
     pub write_secs: f64,
+    /// The quicklook picture (a second, multilooked read of the scene) and per-basin
+    /// deformation figures.
+    #[serde(default)]
+    pub extras_secs: f64,
     pub tiles: usize,
     /// Side of the tiles or windows run.
     pub side: usize,
@@ -264,7 +362,12 @@ pub struct Timings {
 
 impl Timings {
     pub fn total(&self) -> f64 {
-        self.read_secs + self.encode_secs + self.network_secs + self.stitch_secs + self.write_secs
+        self.read_secs
+            + self.encode_secs
+            + self.network_secs
+            + self.stitch_secs
+            + self.write_secs
+            + self.extras_secs
     }
 }
 
@@ -293,14 +396,34 @@ pub fn detect_tiles_of(
     model: &LoadedModel,
     progress: bool,
 ) -> Result<SceneTiles> {
+    let mut source = open_scene(scene, args, model.header.config.input, progress)?;
+    let data_kind = source.input_kind();
+    let geo = source.geo().copied();
+    let what = scene.display().to_string();
+    detect_source(&mut source, data_kind, geo, &what, args, model, progress)
+}
+
+/// Runs any scene held as rows through the model tile by tile: a file opened as a
+/// [`SceneSource`] (`detect_tiles_of`) or an array in memory (the Python package), so both
+/// share the tiling, batching, encoding and network runs. `source` gives what a
+/// `SceneSource` gives (masked wrapped phase, then coherence; or a picture's colours, as
+/// `data_kind` says), `geo` is where it lies, `what` names it in messages; the options of
+/// `args` used here are overlap, window, batch and Goldstein.
+pub fn detect_source<S: RowSource>(
+    source: &mut S,
+    data_kind: InputKind,
+    geo: Option<GeoInfo>,
+    what: &str,
+    args: &Args,
+    model: &LoadedModel,
+    progress: bool,
+) -> Result<SceneTiles> {
     let predictor = &model.predictor;
     let tile = model.header.config.tile;
     let weights = &model.path;
-    let mut source = open_scene(scene, args, model.header.config.input, progress)?;
-    let data_kind = source.input_kind();
     predictor
         .check_input(data_kind)
-        .with_context(|| format!("model {} on scene {}", weights.display(), scene.display()))?;
+        .with_context(|| format!("model {} on scene {what}", weights.display()))?;
 
     let plan = plan_for(source.width(), source.height(), tile, args)?;
     let tile = plan.tile;
@@ -332,9 +455,8 @@ pub fn detect_tiles_of(
         bar.inc(tiles.len() as u64);
         Ok(dets)
     };
-    let geo = source.geo().copied();
-    let tiles = detect_tiles(&mut source, &plan, batch, detector)
-        .with_context(|| format!("detecting basins in {}", scene.display()))?;
+    let tiles = detect_tiles(source, &plan, batch, detector)
+        .with_context(|| format!("detecting basins in {what}"))?;
     bar.finish_and_clear();
     Ok(SceneTiles {
         plan,
@@ -373,27 +495,57 @@ pub fn default_args() -> Args {
     <Wrap as clap::Parser>::parse_from(["detect"]).args
 }
 
-fn write_outputs(dir: &Path, scene: &Path, basins: &[Basin], geo: Option<&GeoInfo>) -> Result<()> {
+/// The GeoJSON's coordinates `args` ask for.
+pub fn geojson_coords(args: &Args) -> GeoJsonCoords {
+    if args.geojson_native {
+        GeoJsonCoords::Native
+    } else {
+        GeoJsonCoords::Wgs84
+    }
+}
+
+/// Writes a scene's basins as `detect` does by default (RFC 7946 GeoJSON); the paths written.
+pub fn write_outputs(
+    dir: &Path,
+    scene: &Path,
+    basins: &[Basin],
+    geo: Option<&GeoInfo>,
+) -> Result<Vec<PathBuf>> {
+    write_outputs_as(dir, scene, basins, geo, GeoJsonCoords::Wgs84)
+}
+
+/// Writes `<stem>.basins.gpkg`, `.geojson` (in `coords`), `.csv` and `.coco.json` into
+/// `dir`, each whole or not at all, warning on stderr where the scene's CRS leaves the
+/// outputs without a known CRS or metres; the paths written.
+pub fn write_outputs_as(
+    dir: &Path,
+    scene: &Path,
+    basins: &[Basin],
+    geo: Option<&GeoInfo>,
+    coords: GeoJsonCoords,
+) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating output folder {}", dir.display()))?;
     let stem = scene
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scene".into());
+    let frame = Frame::new(geo);
+    if let Some(w) = frame.crs().warning() {
+        eprintln!("warning: {}: {w}", scene.display());
+    }
+    let gpkg = dir.join(format!("{stem}.basins.gpkg"));
+    write_gpkg(&gpkg, basins, &frame, &stem)
+        .with_context(|| format!("writing {}", gpkg.display()))?;
     let gj = dir.join(format!("{stem}.basins.geojson"));
-    write_geojson(&gj, basins, geo).with_context(|| format!("writing {}", gj.display()))?;
+    write_geojson(&gj, basins, &frame, coords)
+        .with_context(|| format!("writing {}", gj.display()))?;
     let csv = dir.join(format!("{stem}.basins.csv"));
-    write_csv(&csv, basins, geo).with_context(|| format!("writing {}", csv.display()))?;
+    write_csv(&csv, basins, &frame).with_context(|| format!("writing {}", csv.display()))?;
     let coco = dir.join(format!("{stem}.basins.coco.json"));
     let results = coco_results(basins, 1, 1);
     super::atomic_write(&coco, serde_json::to_string_pretty(&results)?.as_bytes())?;
-    println!(
-        "wrote {}, {}, {}",
-        gj.display(),
-        csv.display(),
-        coco.display()
-    );
-    Ok(())
+    Ok(vec![gpkg, gj, csv, coco])
 }
 
 /// Errors of the tile callback: the input crate's or the model's.

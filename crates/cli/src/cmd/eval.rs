@@ -9,9 +9,12 @@ use clap::ValueEnum;
 use detect_core::eval::scene::{self, SceneDetection, SceneTruth};
 use detect_core::eval::{EvalOptions, evaluate};
 use detect_core::labels::{
-    CocoDataset, LabelFormat, SizeSource, dataset_from_dir, read_coco_dataset, read_coco_results,
+    CLASS_LIST, CocoDataset, CocoResult, LabelFormat, SizeSource, coco_basin_only,
+    coco_results_for_basin, dataset_from_dir, read_coco_dataset, read_coco_results,
 };
 use detect_core::plot::write_pr_png;
+use train::data::Split;
+use train::data::ultralytics;
 
 /// Ground-truth label format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -34,10 +37,18 @@ points (TP/FP/FN, precision, recall, F1) at --score-threshold for IoU 0.5 and th
 most 100 detections per image; whole scenes hold more basins, so --max-dets N (> 100) adds
 the numbers at N, labelled as such.
 
-Ground truth is either a COCO JSON (--gt) or a folder of label files (--labels-dir with
---format yolo|voc). A folder's pictures get image ids 1, 2, ... in file-name order of the
-label files; the detections (--dets, a COCO results JSON as `yolo-basin predict` writes)
-must use those ids.
+Ground truth is a COCO JSON (--gt), a folder of label files (--labels-dir with
+--format yolo|voc) or an Ultralytics data set (--data data.yaml, its --split). A folder's
+pictures get image ids 1, 2, ... in file-name order of the label files, a data.yaml split's
+in sorted path order of its images (as `yolo-basin predict images/val` numbers them); the
+detections (--dets, a COCO results JSON as `yolo-basin predict` writes) must use those ids.
+
+Classes: only the basin class is scored, the one named basin, subsidence, subsidence_basin
+or mining_subsidence (any case) among the COCO categories, the classes.txt / VOC names /
+--classes, or the data.yaml names, or the one --class names; boxes of other classes are left
+out (and counted). Detections count as basins when their category_id is the ground truth's
+basin category, or else 1 (what predict and detect write). Crowd boxes (iscrowd 1) are COCO's
+ignore regions: a detection over one is neither a true nor a false positive.
 
 Whole scenes: give the scene's truth as --gt (the GeoJSON `synth` writes beside each scene,
 scenes/scene_K.geojson, or a COCO data set of one image with --scene) and what `detect` wrote
@@ -48,11 +59,15 @@ box detect wrote counts unless --score-threshold is given (detect has applied it
 
 Examples:
   yolo-basin eval --gt sim/scenes/scene_0.geojson --dets out/scene_0.basins.coco.json
-  yolo-basin eval --gt val.json --dets dets.json --out report.json --pr-png pr.png
-  yolo-basin eval --labels-dir val/labels --format yolo --images-dir val/images --dets dets.json
-  yolo-basin eval --labels-dir scenes/voc --format voc --dets dets.json --max-dets 1000";
+  yolo-basin eval --gt sim/annotations.json --dets pred/results.json --pr-png pr.png
+  yolo-basin eval --labels-dir sim/labels --images-dir sim/png --dets pred/results.json
+  yolo-basin eval --labels-dir sim/voc --format voc --dets pred/results.json --max-dets 1000
+  yolo-basin eval --data mine/data.yaml --class subsidence_area --dets pred-mine/results.json";
 
 /// Evaluate detections against ground truth (COCO mAP@[.5:.95], AP50 ... AP95, AR, P/R/F1).
+///
+/// Tiles (COCO data sets, label folders, Ultralytics data sets) or whole scenes (the truth
+/// GeoJSON `synth` writes against what `detect` wrote); the details follow the options.
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = DETAILS)]
 pub struct Args {
@@ -61,14 +76,28 @@ pub struct Args {
     #[arg(
         long,
         value_name = "FILE",
-        conflicts_with = "labels_dir",
-        required_unless_present = "labels_dir"
+        conflicts_with_all = ["labels_dir", "data"],
+        required_unless_present_any = ["labels_dir", "data"]
     )]
     pub gt: Option<PathBuf>,
 
     /// Ground truth: a folder with one label file per picture (see --format).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "data")]
     pub labels_dir: Option<PathBuf>,
+
+    /// Ground truth: an Ultralytics data set, a data.yaml or a folder holding one (labels
+    /// in labels/ beside images/; an image without a label file has no basins).
+    #[arg(long, value_name = "YAML")]
+    pub data: Option<PathBuf>,
+
+    /// With --data: the split to score (train, val or test).
+    #[arg(long, default_value = "val", value_parser = parse_split)]
+    pub split: Split,
+
+    /// The basin class by name (any case), for ground truth with several classes; default:
+    /// the class named basin, subsidence, subsidence_basin or mining_subsidence.
+    #[arg(long, value_name = "NAME")]
+    pub class: Option<String>,
 
     /// Format of the ground truth: yolo or voc with --labels-dir, coco with --gt.
     #[arg(long, value_enum)]
@@ -136,15 +165,40 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
-fn load_ground_truth(args: &Args) -> anyhow::Result<CocoDataset> {
+fn parse_split(s: &str) -> Result<Split, String> {
+    [Split::Train, Split::Val, Split::Test]
+        .into_iter()
+        .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| format!("expected train, val or test, got {s:?}"))
+}
+
+/// The ground truth as given, and the file or folder it came from.
+fn load_ground_truth(args: &Args) -> anyhow::Result<(CocoDataset, PathBuf)> {
     if let Some(gt) = &args.gt {
         if matches!(args.format, Some(Format::Yolo | Format::Voc)) {
             bail!("--gt takes a COCO JSON; use --labels-dir for YOLO or VOC label folders");
         }
-        return read_coco_dataset(gt).context("reading the ground truth (--gt)");
+        let ds = read_coco_dataset(gt).context("reading the ground truth (--gt)")?;
+        return Ok((ds, gt.clone()));
+    }
+    if let Some(data) = &args.data {
+        let yaml = ultralytics::data_yaml_of(data).with_context(|| {
+            format!(
+                "--data {}: expected a data.yaml, or a folder holding data.yaml",
+                data.display()
+            )
+        })?;
+        let ds = ultralytics::coco_ground_truth(&yaml, args.split).with_context(|| {
+            format!(
+                "reading the {} split of {}",
+                args.split.as_str(),
+                yaml.display()
+            )
+        })?;
+        return Ok((ds, yaml));
     }
     let Some(dir) = &args.labels_dir else {
-        bail!("give the ground truth with --gt FILE or --labels-dir DIR");
+        bail!("give the ground truth with --gt FILE, --labels-dir DIR or --data YAML");
     };
     let format = match args.format.unwrap_or(Format::Yolo) {
         Format::Yolo => LabelFormat::Yolo,
@@ -157,8 +211,32 @@ fn load_ground_truth(args: &Args) -> anyhow::Result<CocoDataset> {
         (None, None) if format == LabelFormat::Voc => SizeSource::Fixed(0, 0),
         (None, None) => bail!("YOLO labels are normalised: give --images-dir or --size"),
     };
-    dataset_from_dir(dir, format, sizes, &args.classes)
-        .with_context(|| format!("reading the labels in {}", dir.display()))
+    let ds = dataset_from_dir(dir, format, sizes, &args.classes)
+        .with_context(|| format!("reading the labels in {}", dir.display()))?;
+    // Errors about the class names name the file they came from, when there is one.
+    let list = dir.join(CLASS_LIST);
+    let from_list = format == LabelFormat::Yolo && args.classes.is_empty() && list.is_file();
+    Ok((ds, if from_list { list } else { dir.clone() }))
+}
+
+/// The ground truth and detections of the basin class alone (see DETAILS), with notes on
+/// what was left out.
+fn basin_only(
+    gt: &CocoDataset,
+    source: &Path,
+    dets: &[CocoResult],
+    class: Option<&str>,
+) -> anyhow::Result<(CocoDataset, Vec<CocoResult>)> {
+    let (gt, basin_id, ignored) =
+        coco_basin_only(gt, class, source).context("choosing the basin class")?;
+    if !ignored.is_empty() {
+        eprintln!("ground truth: {ignored}");
+    }
+    let (dets, dropped) = coco_results_for_basin(dets, basin_id);
+    if dropped > 0 {
+        eprintln!("detections: ignored {dropped} of other categories than the basin's");
+    }
+    Ok((gt, dets))
 }
 
 /// Reads a JSON file, saying which file was at fault.
@@ -206,9 +284,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(gt) = args.gt.as_deref().filter(|g| args.scene || is_geojson(g)) {
         return run_scene(gt, &args);
     }
-    let gt = load_ground_truth(&args)?;
+    let (gt, source) = load_ground_truth(&args)?;
     let dets =
         read_coco_results(&args.dets, Some(&gt)).context("reading the detections (--dets)")?;
+    let (gt, dets) = basin_only(&gt, &source, &dets, args.class.as_deref())?;
     let opts = EvalOptions::with_max_dets(
         args.max_dets,
         args.score_threshold.unwrap_or(input::defaults::SCORE),

@@ -1,6 +1,7 @@
 //! `yolo-basin fuzz`: feeds damaged files to the real readers (GeoTIFF, GAMMA raw + `.par`,
-//! PNG/JPEG, scene input, VOC/YOLO/COCO labels, weights, checkpoints) and reports every
-//! input that makes one panic, abort, or hang. Mutation engine and driver: the `fuzz` crate.
+//! ISCE/ENVI/SNAP raw rasters with their headers, PNG/JPEG, scene input, VOC/YOLO/COCO
+//! labels, weights, checkpoints) and reports every input that makes one panic, abort, or
+//! hang. Mutation engine and driver: the `fuzz` crate.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -39,19 +40,15 @@ use raster::{
 /// address space, so an abort (stack overflow, failed allocation under the cap) or a hang
 /// (`--hang-seconds`) is caught and reported with its input, and the run continues after it.
 ///
-/// Examples (`--list` names the targets):
-///
-/// `yolo-basin fuzz --iterations 500` runs every target on 500 inputs;
-///
-/// `yolo-basin fuzz --target geotiff,gamma --seconds 600 --seed 7 --save findings/` runs
-/// two targets ten minutes each and keeps what fails;
-///
-/// `yolo-basin fuzz --target coco --seed 7 --start 4711 --iterations 1 --save f/` replays
-/// input 4711 of that seed and writes it to f/.
-///
 /// Exits non-zero when any input failed; `--save DIR` keeps each failing input (its files,
 /// plus `failure.txt`: message, location, mutations, the replay command).
 #[derive(clap::Args)]
+#[command(after_long_help = "\
+Examples:
+  yolo-basin fuzz --list                      # the targets
+  yolo-basin fuzz --iterations 500            # every target, 500 inputs each
+  yolo-basin fuzz --target geotiff,gamma --iterations 100000 --seed 7 --save findings/
+  yolo-basin fuzz --target coco --seed 7 --start 4711 --iterations 1 --save f/")]
 pub struct Args {
     /// Targets, comma-separated, or `all` (see `--list`).
     #[arg(long, default_value = "all")]
@@ -117,7 +114,7 @@ const TARGETS: &[Target] = &[
         name: "geotiff",
         about: "raster::read_any, open_any + read_rows (head, middle, last, past the end), \
                 describe; fixtures' .tif + ours (f32/c32/u8, strips/tiles, none/LZW/Deflate/\
-                PackBits, predictors, BigTIFF)",
+                PackBits, predictors, BigTIFF) + GDAL's ZSTD/LZMA ones",
         corpus: geotiff_corpus,
         run: run_raster,
         in_all: true,
@@ -136,6 +133,33 @@ const TARGETS: &[Target] = &[
         about: "GAMMA parameter files alone: parse_par, width, lines, dem_par_geo",
         corpus: par_corpus,
         run: run_par,
+        in_all: true,
+    },
+    Target {
+        name: "isce",
+        about: "ISCE2 images with their .xml and .vrt (all mutated): read_any, open_any + \
+                read_rows, describe, open_band, also through the .vrt alone; the raster \
+                crate's ISCE fixtures (.flat CFLOAT, .unw two-band BIL, geocoded .unw.geo)",
+        corpus: isce_corpus,
+        run: run_headered,
+        in_all: true,
+    },
+    Target {
+        name: "envi",
+        about: "ENVI rasters with their .hdr (both mutated): read_any, open_any + read_rows, \
+                describe, open_band; the raster crate's ENVI fixtures (BIP big-endian UTM with \
+                band names, ISCE's DEM header, complex BSQ)",
+        corpus: envi_corpus,
+        run: run_headered,
+        in_all: true,
+    },
+    Target {
+        name: "dimap",
+        about: "SNAP BEAM-DIMAP: the .dim and every band's .hdr/.img in its .data folder (all \
+                mutated): open_any + read_rows, describe, open_band (phase band, i/q pair, by \
+                number and name); the raster crate's two SNAP fixtures",
+        corpus: dimap_corpus,
+        run: run_dimap,
         in_all: true,
     },
     Target {
@@ -302,8 +326,14 @@ fn check_raster(r: &Raster, what: &str) {
 
 fn run_raster(ctx: &RunCtx, input: &Input) -> Result<(), String> {
     let paths = ctx.write(input)?;
-    let path = &paths[0];
     let mut calls = Calls::default();
+    exercise_raster(ctx, &paths[0], &mut calls);
+    calls.done()
+}
+
+/// Every reader call on the raster at `path`: whole, by rows (head, middle, last, past the
+/// end), described, and one band of it (`open_band`: by convention, band 1, a name).
+fn exercise_raster(ctx: &RunCtx, path: &Path, calls: &mut Calls) {
     if let Some(r) = calls.note(ctx, raster::read_any(path)) {
         check_raster(&r, "read_any");
     }
@@ -323,6 +353,54 @@ fn run_raster(ctx: &RunCtx, input: &Input) -> Result<(), String> {
         }
     }
     calls.note(ctx, raster::describe(path, &ReadOptions::default()));
+    // One band: refusals (several bands, no convention) are expected, panics are not.
+    let choices = [
+        None,
+        Some(raster::BandChoice::Number(1)),
+        Some(raster::BandChoice::Name("phase".into())),
+    ];
+    for choice in &choices {
+        if let Some(mut rd) = probe(raster::open_band(
+            path,
+            &ReadOptions::default(),
+            choice.as_ref(),
+        )) && let Some(r) = probe(rd.read_rows(0, rd.height().min(4)))
+        {
+            check_raster(&r, "open_band read_rows");
+            assert_eq!(r.bands, rd.bands(), "open_band bands");
+        }
+    }
+}
+
+/// A raster with its header(s) beside it: the data file first; every other part that is a
+/// header of its own (`.vrt`, `.hdr`, an ISCE `.xml`) is opened too.
+fn run_headered(ctx: &RunCtx, input: &Input) -> Result<(), String> {
+    let paths = ctx.write(input)?;
+    let mut calls = Calls::default();
+    exercise_raster(ctx, &paths[0], &mut calls);
+    for p in paths.iter().skip(1) {
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if matches!(ext, "vrt" | "hdr" | "xml") {
+            exercise_raster(ctx, p, &mut calls);
+        }
+    }
+    calls.done()
+}
+
+/// A SNAP product: parts named `<p>.data%<file>` go into the `<p>.data/` folder (corpus
+/// parts are flat files); the `.dim` is the first part.
+fn run_dimap(ctx: &RunCtx, input: &Input) -> Result<(), String> {
+    let paths = ctx.write(input)?;
+    for p in &paths {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if let Some((folder, file)) = name.split_once('%') {
+            let dir = ctx.dir.join(folder);
+            std::fs::create_dir_all(&dir).map_err(|e| format!("harness: {e}"))?;
+            std::fs::rename(p, dir.join(file)).map_err(|e| format!("harness: {e}"))?;
+        }
+    }
+    let mut calls = Calls::default();
+    exercise_raster(ctx, &paths[0], &mut calls);
     calls.done()
 }
 
@@ -721,6 +799,17 @@ fn geotiff_corpus(ctx: &CorpusCtx) -> anyhow::Result<Vec<Seed>> {
             opts(Compression::Lzw, tiles, true, false),
         ),
     ];
+    // Compressions only GDAL writes here: ZSTD and LZMA (strips, tiles, predictors).
+    for name in [
+        "f32_zstd_pred3_tiled.tif",
+        "f32_lzma_strips.tif",
+        "i16_zstd_pred2_strips.tif",
+        "c32_lzma_tiled.tif",
+        "f32x3_described_zstd.tif",
+    ] {
+        let bytes = raster_test_data(&format!("gdal/{name}"))?;
+        seeds.push(Seed::new(format!("gdal:{name}")).binary("input.tif", bytes));
+    }
     for (name, pixels, bands, geo, nodata, wo) in variants {
         let path = ctx.scratch.join(format!("{name}.tif"));
         let r = Raster {
@@ -820,6 +909,82 @@ fn gamma_corpus(ctx: &CorpusCtx) -> anyhow::Result<Vec<Seed>> {
     Ok(seeds)
 }
 
+/// A file of the raster crate's test data (GDAL-made GeoTIFFs, raw-format fixtures).
+fn raster_test_data(rel: &str) -> anyhow::Result<Vec<u8>> {
+    read_back(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../raster/tests/data")
+            .join(rel),
+    )
+}
+
+/// A seed of files from one folder of the raster crate's raw fixtures: `(name, text?)`.
+fn raw_seed(folder: &str, files: &[(&str, bool)]) -> anyhow::Result<Seed> {
+    let mut seed = Seed::new(format!("fixture:raster {folder}/{}", files[0].0));
+    for &(name, text) in files {
+        let bytes = raster_test_data(&format!("raw/{folder}/{name}"))?;
+        let part = name.replace('/', "%");
+        seed = if text {
+            seed.text(part, bytes)
+        } else {
+            seed.binary(part, bytes)
+        };
+    }
+    Ok(seed)
+}
+
+fn isce_corpus(_: &CorpusCtx) -> anyhow::Result<Vec<Seed>> {
+    let mut seeds = Vec::new();
+    for name in [
+        "filt_topophase.flat",
+        "filt_topophase.unw",
+        "filt_topophase.unw.geo",
+    ] {
+        let (xml, vrt) = (format!("{name}.xml"), format!("{name}.vrt"));
+        seeds.push(raw_seed(
+            "isce",
+            &[(name, false), (xml.as_str(), true), (vrt.as_str(), true)],
+        )?);
+    }
+    // The VRT alone, as GDAL users pass it around.
+    seeds.push(raw_seed(
+        "isce",
+        &[
+            ("filt_topophase.unw.conncomp", false),
+            ("filt_topophase.unw.conncomp.vrt", true),
+        ],
+    )?);
+    Ok(seeds)
+}
+
+fn envi_corpus(_: &CorpusCtx) -> anyhow::Result<Vec<Seed>> {
+    let dem = "demLat_N50_N51_Lon_E018_E019.dem.wgs84";
+    let dem_hdr = format!("{dem}.hdr");
+    Ok(vec![
+        raw_seed("envi", &[("disp_utm.img", false), ("disp_utm.hdr", true)])?,
+        raw_seed("envi", &[(dem, false), (dem_hdr.as_str(), true)])?,
+        raw_seed("envi", &[("ifg.cpx", false), ("ifg.hdr", true)])?,
+    ])
+}
+
+fn dimap_corpus(_: &CorpusCtx) -> anyhow::Result<Vec<Seed>> {
+    let sfx = "VV_01Jan2020_13Jan2020";
+    let mut seeds = Vec::new();
+    for (product, bands) in [
+        ("S1_ifg_TC", ["i_ifg", "q_ifg", "coh_IW1"]),
+        ("S1_ifg_deb_flt", ["Intensity_ifg", "Phase_ifg", "coh_IW1"]),
+    ] {
+        let mut files = vec![(format!("{product}.dim"), true)];
+        for b in bands {
+            files.push((format!("{product}.data/{b}_{sfx}.hdr"), true));
+            files.push((format!("{product}.data/{b}_{sfx}.img"), false));
+        }
+        let files: Vec<(&str, bool)> = files.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+        seeds.push(raw_seed("dimap", &files)?);
+    }
+    Ok(seeds)
+}
+
 fn par_corpus(ctx: &CorpusCtx) -> anyhow::Result<Vec<Seed>> {
     let mut seeds: Vec<Seed> = [
         "20060619-20061002_base.par",
@@ -862,7 +1027,19 @@ fn scene_corpus(ctx: &CorpusCtx) -> anyhow::Result<Vec<Seed>> {
     // input, and are refused as such).
     let mut seeds = geotiff_corpus(ctx)?;
     seeds.extend(gamma_corpus(ctx)?);
-    seeds.retain(|s| !s.name.contains("u8-") && !s.name.contains("byte coherence"));
+    // Headered formats: ISCE's interferogram and its .unw (phase band by convention), an
+    // ENVI one-band raster, SNAP's products are their own target (a folder of files).
+    seeds.extend(isce_corpus(ctx)?);
+    let dem = "demLat_N50_N51_Lon_E018_E019.dem.wgs84";
+    let dem_hdr = format!("{dem}.hdr");
+    seeds.push(raw_seed("envi", &[(dem, false), (dem_hdr.as_str(), true)])?);
+    // Not phase input, refused as such: bytes, byte coherence, connected components, and
+    // rasters of several bands with no band given.
+    seeds.retain(|s| {
+        !["u8-", "byte coherence", "conncomp", "f32x3"]
+            .iter()
+            .any(|n| s.name.contains(n))
+    });
     seeds.extend(picture_corpus(ctx)?);
     Ok(seeds)
 }
@@ -1820,6 +1997,21 @@ mod tests {
     #[test]
     fn fuzz_picture_short() {
         short_run("picture", 3000);
+    }
+
+    #[test]
+    fn fuzz_isce_short() {
+        short_run("isce", 1500);
+    }
+
+    #[test]
+    fn fuzz_envi_short() {
+        short_run("envi", 1500);
+    }
+
+    #[test]
+    fn fuzz_dimap_short() {
+        short_run("dimap", 800);
     }
 
     #[test]

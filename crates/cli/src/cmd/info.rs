@@ -8,7 +8,20 @@ use model::report::{peak_memory_of, profile};
 use model::weights::load_weights;
 use model::{Detector, ModelConfig, Predictor, Scale, Variant};
 
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin info                     # Light YOLO-Basin-S, as a row of the paper's Table 3
+  yolo-basin info --variant yolov5 --scale m --layers
+  yolo-basin info --weights models/light-yolo-basin-s.safetensors
+";
+
+/// Describe a model or weights file: layers, parameters, GFLOPs, memory (paper's Table 3).
+///
+/// Without `--weights` a freshly built network of the variant and scale is described; with it,
+/// the network its header names. GFLOPs count one multiply-add as two operations at the tile
+/// size; inference memory is the fast path's peak for one tile, measured by running it.
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Network to describe: yolov5, yolo-basin or light-yolo-basin (ignored with --weights).
     #[arg(long, default_value = "light-yolo-basin")]

@@ -17,15 +17,22 @@ use synth::scene_writer::{scene_area, simulate_scene};
 
 use super::detect;
 
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin hard-negatives -w runs/light-s/best.safetensors --data sim --scenes 20 --seed 5
+  yolo-basin train --data sim --out runs/light-s --resume   # then train on, with the new tiles
+";
+
+/// Add tiles where a model raises false alarms on fresh simulated scenes to a data set.
+///
 /// Mine hard negatives for training: simulate training scenes (scene layout, conditions
 /// drawn as for training data, seeds from --seed, never the benchmark's 90,000+ or the
 /// validation's 70,000+), detect with the model, and for each box scoring at least --score
 /// that overlaps no true basin (IoU < 0.3), add the 416² tile around it to the data set
 /// --data (a `synth` folder): rasters, picture, labels of the true basins inside, split
 /// `train`. Then continue training on the data set (`train --resume` reads it anew).
-///
-/// Example: `yolo-basin hard-negatives -w runs/a/best.safetensors --data sim --scenes 20 --seed 5`
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Model weights (default: the bundled model).
     #[arg(short, long)]

@@ -1,3 +1,4 @@
+pub mod batch;
 pub mod bench;
 pub mod bench_infer;
 pub mod bench_pictures;
@@ -8,8 +9,10 @@ pub mod bench_train;
 pub mod calibrate;
 pub mod detect;
 pub mod eval;
+pub mod extras;
 pub mod fuzz;
 pub mod info;
+pub mod merge;
 pub mod mine;
 pub mod phase;
 pub mod predict;

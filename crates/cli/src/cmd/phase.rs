@@ -1,9 +1,10 @@
 //! `yolo-basin phase`: Goldstein filter, multilook, rendering of interferograms and the
 //! inversion of rendered pictures back to phase.
 //!
-//! Inputs are single-band rasters `raster::read_any` opens: a complex interferogram
-//! (CFloat32 GeoTIFF, GAMMA `.int`/`.diff`) or wrapped phase in radians (Float32). Outputs keep
-//! the input's kind, georeferencing and no-data.
+//! Inputs are one band of a raster `raster::open_band` opens (`--band`, else the only band
+//! or the format's phase band): a complex interferogram (CFloat32 GeoTIFF, GAMMA
+//! `.int`/`.diff`, ISCE `filt_topophase.flat`, SNAP i/q) or wrapped phase in radians
+//! (Float32). Outputs keep the input's kind, georeferencing and no-data.
 
 use anyhow::{Context, bail};
 use clap::{Args as ClapArgs, Subcommand};
@@ -13,8 +14,15 @@ use raster::{GeoInfo, GeoTransform, Pixels, Raster};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Phase tools for wrapped interferograms.
+/// Phase tools: Goldstein filter, multilook, render wrapped phase to colour pictures and back.
+///
+/// Each reads what `detect` reads (GeoTIFF, GAMMA, ISCE, ENVI, SNAP; complex, wrapped or
+/// unwrapped phase) and writes a new file, never over its input.
 #[derive(ClapArgs)]
+#[command(after_long_help = "\
+Examples:
+  yolo-basin phase render 20201230_20210111.geo.diff_pha.tif -o ifg.png --cmap jet
+  yolo-basin phase invert ifg.png -o ifg-phase.tif")]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -22,21 +30,41 @@ pub struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Goldstein–Werner adaptive filter (as GAMMA `adf`, ISCE, SNAP): sharpens fringes by
-    /// weighting each window's spectrum by its own smoothed magnitude to the power α.
-    Filter(FilterArgs),
-    /// Average blocks of looks_x × looks_y pixels (complex mean; partial edge blocks dropped,
-    /// as GAMMA `multi_cpx` does). Wrapped phase is averaged as unit phasors.
-    Multilook(MultilookArgs),
-    /// Draw wrapped phase as a colour PNG in the palettes InSAR software uses, or a coherence
-    /// band in grey.
-    Render(RenderArgs),
-    /// Turn a rendered picture (PNG/JPEG: a screenshot, a figure, a quicklook) back into
-    /// wrapped phase, written as a Float32 GeoTIFF (radians, NaN no-data where a pixel is not
-    /// a palette colour: text, axes, margins, transparency). The phase offset and the cycle
-    /// direction of the drawing are not recovered; detection does not depend on them.
+    /// Goldstein–Werner adaptive filter (as GAMMA `adf`, ISCE, SNAP).
     ///
-    /// Example: `yolo-basin phase invert figure.png -o figure-phase.tif --colormap auto`
+    /// Sharpens fringes by weighting each window's spectrum by its own smoothed magnitude to
+    /// the power α. Most products are filtered already; filter unfiltered ones (`detect
+    /// --goldstein` does the same per window).
+    #[command(after_long_help = "\
+Examples:
+  yolo-basin phase filter 20201230_20210111.diff -o filtered.tif --alpha 0.5")]
+    Filter(FilterArgs),
+    /// Average blocks of looks_x × looks_y pixels (complex mean).
+    ///
+    /// Partial edge blocks are dropped, as GAMMA `multi_cpx` does; wrapped phase is averaged
+    /// as unit phasors, so fringes stay where they are. The geotransform's pixel size grows by
+    /// the look factors.
+    #[command(after_long_help = "\
+Examples:
+  yolo-basin phase multilook 20201230_20210111.geo.diff_pha.tif -o ml.tif --looks-x 2 --looks-y 2")]
+    Multilook(MultilookArgs),
+    /// Draw wrapped phase as a colour PNG in the palettes InSAR software uses.
+    ///
+    /// Unwrapped phase and LOS displacement are wrapped first, as `detect` reads them; a
+    /// coherence band (`--coherence`) is drawn in grey.
+    #[command(after_long_help = "\
+Examples:
+  yolo-basin phase render 20201230_20210111.geo.diff_pha.tif -o ifg.png --cmap jet
+  yolo-basin phase render 20201230_20210111.geo.cc.tif -o coherence.png --coherence")]
+    Render(RenderArgs),
+    /// Turn a rendered picture back into wrapped phase (a Float32 GeoTIFF, radians).
+    ///
+    /// Reads a PNG/JPEG (a screenshot, a figure, a quicklook); NaN no-data where a pixel is not
+    /// a palette colour (text, axes, margins, transparency). The phase offset and the cycle
+    /// direction of the drawing are not recovered; detection does not depend on them.
+    #[command(after_long_help = "\
+Examples:
+  yolo-basin phase invert ifg.png -o ifg-phase.tif --colormap auto")]
     Invert(InvertArgs),
 }
 
@@ -51,10 +79,22 @@ struct InvertArgs {
     colormap: input::ColormapSpec,
 }
 
+/// Which band of a multi-band input to read.
+#[derive(ClapArgs)]
+struct BandArg {
+    /// The band, by number (from 1) or name. Default: the only band, or the format's phase
+    /// band (ISCE `.unw`: 2; SNAP: the phase band or the i/q pair); several bands and no
+    /// convention are refused with the list of bands.
+    #[arg(long, value_name = "N|NAME")]
+    band: Option<raster::BandChoice>,
+}
+
 #[derive(ClapArgs)]
 struct FilterArgs {
     /// Complex interferogram or wrapped phase (radians).
     input: PathBuf,
+    #[command(flatten)]
+    band: BandArg,
     /// Output GeoTIFF, same kind as the input (CFloat32 or Float32 phase); must differ from
     /// the input, replaced if it exists.
     #[arg(short, long)]
@@ -77,6 +117,8 @@ struct FilterArgs {
 struct MultilookArgs {
     /// Complex interferogram or wrapped phase (radians).
     input: PathBuf,
+    #[command(flatten)]
+    band: BandArg,
     /// Output GeoTIFF, same kind as the input; pixel size grows by the look factors. Must
     /// differ from the input; replaced if it exists.
     #[arg(short, long)]
@@ -94,6 +136,12 @@ struct RenderArgs {
     /// Complex interferogram, wrapped or unwrapped phase (radians), read as `detect` reads
     /// scenes; or with --coherence a Float32 band in [0, 1] or a Byte band (0–255).
     input: PathBuf,
+    #[command(flatten)]
+    band: BandArg,
+    /// Incidence angle in degrees from the vertical, to draw vertical displacement (HyP3
+    /// `*_vert_disp.tif`) as the phase of LOS = vertical × cos(incidence).
+    #[arg(long, value_name = "DEG")]
+    incidence: Option<f64>,
     /// Output PNG (replaced if it exists).
     #[arg(short, long)]
     output: PathBuf,
@@ -154,7 +202,7 @@ fn filter(a: FilterArgs) -> anyhow::Result<()> {
         smooth: a.smooth,
     };
     params.validate().context("Goldstein parameters")?;
-    let input = Interferogram::read(&a.input)?;
+    let input = Interferogram::read(&a.input, &a.band)?;
     let (w, h) = (input.raster.width, input.raster.height);
     let spinner = spinner(format!("Goldstein filter of {w}×{h} pixels"));
     let filtered = insar::try_goldstein(&input.data, w, h, &params)
@@ -164,7 +212,7 @@ fn filter(a: FilterArgs) -> anyhow::Result<()> {
 }
 
 fn multilook(a: MultilookArgs) -> anyhow::Result<()> {
-    let input = Interferogram::read(&a.input)?;
+    let input = Interferogram::read(&a.input, &a.band)?;
     let (w, h) = (input.raster.width, input.raster.height);
     let (data, ow, oh) = insar::try_multilook(&input.data, w, h, a.looks_x, a.looks_y)
         .with_context(|| format!("multilooking {}", a.input.display()))?;
@@ -183,7 +231,7 @@ fn multilook(a: MultilookArgs) -> anyhow::Result<()> {
 }
 
 fn render(a: RenderArgs) -> anyhow::Result<()> {
-    let raster = read_single_band(&a.input)?;
+    let raster = read_single_band(&a.input, &a.band)?;
     let (w, h) = (raster.width, raster.height);
     if a.coherence {
         let valid = raster.valid_mask();
@@ -197,7 +245,11 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
         return raster::write_png_gray(&a.output, w, h, &grey)
             .with_context(|| format!("writing {}", a.output.display()));
     }
-    let phase = input::image::raster_phase(&raster, &a.input, &input::InputSpec::default())?;
+    let spec = input::InputSpec {
+        incidence: a.incidence,
+        ..input::InputSpec::default()
+    };
+    let phase = input::image::raster_phase(&raster, &a.input, &spec)?;
     let rgb = insar::try_render_phase(&phase, w, h, a.cmap, a.offset, a.reverse)
         .with_context(|| format!("rendering {}", a.input.display()))?;
     raster::write_png_rgb(&a.output, w, h, &rgb)
@@ -212,8 +264,8 @@ struct Interferogram {
 }
 
 impl Interferogram {
-    fn read(path: &Path) -> anyhow::Result<Self> {
-        let raster = read_single_band(path)?;
+    fn read(path: &Path, band: &BandArg) -> anyhow::Result<Self> {
+        let raster = read_single_band(path, band)?;
         let valid = raster.valid_mask();
         let zero = Complex32::new(0.0, 0.0);
         let (data, was_phase) = match &raster.pixels {
@@ -274,8 +326,12 @@ impl Interferogram {
     }
 }
 
-fn read_single_band(path: &Path) -> anyhow::Result<Raster> {
-    let raster = raster::read_any(path).with_context(|| format!("reading {}", path.display()))?;
+/// One band of the raster at `path`: the one `band` names, else the only one or the
+/// format's phase band (a picture's colours stay together, and are refused below).
+fn read_single_band(path: &Path, band: &BandArg) -> anyhow::Result<Raster> {
+    let raster = raster::open_band(path, &raster::ReadOptions::default(), band.band.as_ref())
+        .and_then(|mut r| r.read_all())
+        .with_context(|| format!("reading {}", path.display()))?;
     if raster.bands != 1 {
         bail!(
             "{}: expected one band, found {}",

@@ -17,7 +17,20 @@ use model::draw::draw_rect;
 use model::weights::load_weights;
 use model::{InputKind, PredictParams, Predictor};
 
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin predict --weights models/light-yolo-basin-s.safetensors --out pred sim/images
+  yolo-basin predict --weights models/light-yolo-basin-s.safetensors -o pred-mine mine/images/val
+";
+
+/// Run a model on a folder of tiles or pictures; write COCO results and annotated PNGs.
+///
+/// Every input is read exactly as `detect` reads a scene and training reads a tile (the same
+/// tensor), run whole (padded to the network's stride), and its boxes kept from `--score`.
+/// OUT gets COCO results (image ids 1, 2, … in file-name order, as `eval` expects) and one PNG
+/// per input with its boxes drawn.
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Weights file written by `yolo-basin train` (its header says the network and input).
     #[arg(long, value_name = "FILE")]
@@ -59,6 +72,18 @@ pub struct Args {
     /// Skip writing annotated PNGs.
     #[arg(long)]
     pub no_png: bool,
+    /// The band of multi-band rasters holding the values, by number (from 1) or name
+    /// (`--band 2`, `--band Phase_ifg_VV_01Jan2020_13Jan2020`). Default: the only band, or
+    /// the one the format's convention names (ISCE `.unw`: band 2; SNAP `.dim`: the phase
+    /// band, else the i/q pair as complex); a raster of several bands and no convention is
+    /// refused, its bands listed.
+    #[arg(long, value_name = "N|NAME")]
+    pub band: Option<raster::BandChoice>,
+    /// Incidence angle in degrees from the vertical, to read vertical displacement (HyP3
+    /// `*_vert_disp.tif`, up positive) as line-of-sight: LOS = vertical × cos(incidence),
+    /// uplift towards the satellite. Without it vertical displacement is refused.
+    #[arg(long, value_name = "DEG")]
+    pub incidence: Option<f64>,
 }
 
 /// One input, decoded and encoded for the network.
@@ -232,10 +257,13 @@ fn annotated_paths(out: &Path, files: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>
         .collect()
 }
 
-/// How predict reads each input: as `detect` reads scenes, colormap as given.
+/// How predict reads each input: as `detect` reads scenes, colormap, band and incidence
+/// as given.
 fn input_spec(args: &Args) -> InputSpec {
     InputSpec {
         colormap: args.colormap.clone(),
+        band: args.band.clone(),
+        incidence: args.incidence,
         ..InputSpec::default()
     }
 }

@@ -9,13 +9,18 @@ use clap::{Subcommand, ValueEnum};
 use raster::gamma::RawKind;
 use raster::{Compression, Layout, ReadOptions, WriteOptions};
 
-/// Inspect or convert a raster.
+/// Inspect and convert rasters as GDAL would report them.
 ///
 /// Reads GeoTIFF (Float32, CFloat32, Byte, integer types; strips or tiles; none, LZW,
-/// Deflate or PackBits; BigTIFF; either byte order), GAMMA raw rasters (big-endian float
-/// `.unw .cc …` or fcomplex `.diff .int …`, width from the `.par` / `.diff_par` /
-/// `*_dem.par` beside them) and PNG/JPEG pictures.
+/// Deflate, PackBits, ZSTD or LZMA; BigTIFF; either byte order), GAMMA raw rasters
+/// (big-endian float `.unw .cc …` or fcomplex `.diff .int …`, width from the `.par` /
+/// `.diff_par` / `*_dem.par` beside them), ISCE2 images (with their `.xml` or `.vrt`),
+/// ENVI (`.hdr`), SNAP BEAM-DIMAP (`.dim`) and PNG/JPEG pictures.
 #[derive(clap::Args)]
+#[command(after_long_help = "\
+Examples:
+  yolo-basin raster info 20201230_20210111.geo.diff_pha.tif
+  yolo-basin raster convert 20201230_20210111.diff ifg.tif")]
 pub struct Args {
     #[command(subcommand)]
     what: What,
@@ -26,13 +31,22 @@ enum What {
     /// Describe a raster as `gdalinfo -stats` would: size, type, compression, CRS, origin,
     /// pixel size, no-data, min/max/mean and the valid-pixel percentage.
     ///
-    /// Example: `yolo-basin raster info 20200101_20200113.geo.diff_pha.tif`
+    /// What the readers make of a file is what every command reads: check a product here
+    /// first when a command refuses it or its basins land in the wrong place.
+    #[command(after_long_help = "\
+Examples:
+  yolo-basin raster info 20201230_20210111.geo.diff_pha.tif
+  yolo-basin raster info 20201230_20210111.diff    # GAMMA raw, width from the .diff_par")]
     Info(InfoArgs),
     /// Convert any readable raster to a GeoTIFF, streaming rows (bounded memory).
     ///
-    /// Example: `yolo-basin raster convert 20200101_20200113.diff ifg.tif --par EQA.dem_par`
-    /// writes a georeferenced CFloat32 GeoTIFF (Deflate, no-data 0) from a GAMMA
-    /// interferogram.
+    /// A GAMMA interferogram becomes a CFloat32 GeoTIFF (Deflate, no-data 0), georeferenced
+    /// when a geocoded `*_dem.par` is given with `--par`; ISCE, ENVI and SNAP bands likewise
+    /// (`--band` for one of several). The output must differ from the input.
+    #[command(after_long_help = "\
+Examples:
+  yolo-basin raster convert 20201230_20210111.diff ifg.tif
+  yolo-basin raster convert 20201230_20210111.geo.unw.tif unw-lzw.tif --compress lzw")]
     Convert(ConvertArgs),
 }
 
@@ -102,6 +116,10 @@ struct ConvertArgs {
     output: PathBuf,
     #[command(flatten)]
     gamma: GammaArgs,
+    /// Convert one band only, by number (from 1) or name (a SNAP `.dim`'s `Phase_ifg_…`,
+    /// or its virtual phase band by name for the i/q pair as complex). Default: every band.
+    #[arg(long, value_name = "N|NAME")]
+    band: Option<raster::BandChoice>,
     /// Compression of the output.
     #[arg(long, value_enum, default_value = "deflate")]
     compress: Compress,
@@ -169,9 +187,15 @@ fn convert(a: ConvertArgs) -> anyhow::Result<()> {
         bigtiff: a.bigtiff,
         predictor: a.predictor,
     };
-    let (w, h, bands) =
-        raster::convert_to_geotiff(&a.input, &a.gamma.options(), &a.output, &write, a.nodata)
-            .with_context(|| format!("raster convert to {}", a.output.display()))?;
+    let (w, h, bands) = raster::convert::convert_band_to_geotiff(
+        &a.input,
+        &a.gamma.options(),
+        a.band.as_ref(),
+        &a.output,
+        &write,
+        a.nodata,
+    )
+    .with_context(|| format!("raster convert to {}", a.output.display()))?;
     println!("wrote {} ({w} × {h}, {bands} band(s))", a.output.display());
     Ok(())
 }

@@ -6,6 +6,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use synth::{Conditions, Looks, OrbitChoice, SynthConfig, Threshold, Weather};
 
+const EXAMPLES: &str = "\
+Examples:
+  yolo-basin synth --out sim          # the paper's 1,160 tiles and one 8,000² scene
+  yolo-basin synth --tiles 2000 --scene-tiles 3000 --scenes 0 --split 0.9,0.1 --out sim-scenes
+  yolo-basin synth --tiles 0 --scene-size 4000 --weather summer --no-mines --out empty-summer
+";
+
 /// Simulate a training data set (tiles) and whole scenes.
 ///
 /// Each tile is a wrapped-phase interferogram over a coal belt: longwall panels modelled with
@@ -18,6 +25,7 @@ use synth::{Conditions, Looks, OrbitChoice, SynthConfig, Threshold, Weather};
 /// docs/simulator.md (images/, coherence/, los/, png/, labels/, voc/, splits/, scenes/,
 /// annotations.json, manifest.json). Same seed → same bytes, whatever --threads.
 #[derive(clap::Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct Args {
     /// Output directory; must be empty or absent unless --force.
     #[arg(long, default_value = "synth-out")]

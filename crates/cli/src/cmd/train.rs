@@ -5,16 +5,17 @@ use std::path::PathBuf;
 use anyhow::Context;
 use input::picture::{COLORMAP_HELP, ColormapSpec};
 use model::{InputKind, ModelConfig, Scale, Variant};
-use train::data::{Split, open_dataset};
+use train::data::{Dataset, LabelOptions, Split, open_dataset_with, open_optional_with};
 use train::{AssignerKind, DeviceKind, IouKind, ObjLoss, TrainConfig};
 
 /// Train a detector (paper defaults: Adam 1e-3, poly decay over 60,000 steps, focal
 /// objectness + 5·DIoU, approximate OTA with Z = 10, EMA weights).
 ///
 /// The data set is the simulator's folder (`images/`, `coherence/`, `labels/`,
-/// `annotations.json`, `splits/`) or your own: GeoTIFF phase tiles or PNG/JPEG pictures
-/// with YOLO txt, LabelImg VOC XML or COCO JSON labels (without `splits/`, every tenth image
-/// validates). The run folder gets `last.ckpt` (resumable), `best.safetensors` (best
+/// `annotations.json`, `splits/`), an Ultralytics `data.yaml`, or your own folder: GeoTIFF
+/// phase tiles or PNG/JPEG pictures with YOLO txt, LabelImg VOC XML or COCO JSON labels
+/// (without `splits/`, every tenth image validates). Only the basin class trains (see
+/// `--class`); COCO crowd boxes (`iscrowd`) are blanked out of the images. The run folder gets `last.ckpt` (resumable), `best.safetensors` (best
 /// validation mAP, EMA weights; give it to `predict`/`detect`), `step-NNNNNN.safetensors` at
 /// every validation (to choose by scene F1 with `calibrate`), `last.safetensors`, `log.csv`,
 /// `curves.png` and `report.json`.
@@ -23,20 +24,34 @@ use train::{AssignerKind, DeviceKind, IouKind, ObjLoss, TrainConfig};
 /// after an interruption, `yolo-basin train --out runs/light-s --resume`.
 #[derive(clap::Args)]
 #[command(after_help = "\
-The data set is the simulator's folder (images/, coherence/, labels/, annotations.json, splits/) \
-or your own: GeoTIFF phase tiles or PNG/JPEG pictures with YOLO txt, LabelImg VOC XML or COCO \
-JSON labels (without splits/, every tenth image validates).
+The data set is the simulator's folder (images/, coherence/, labels/, annotations.json, splits/), \
+an Ultralytics data.yaml (or a folder holding one: images/train, labels/train, images/val, \
+labels/val; an image without a label file is background), or your own folder: GeoTIFF phase \
+tiles or PNG/JPEG pictures with YOLO txt, LabelImg VOC XML or COCO JSON labels (without \
+splits/, every tenth image validates).
+
+Classes: only the basin class trains, the one named basin, subsidence, subsidence_basin or \
+mining_subsidence (any case) in classes.txt, the data.yaml names, the VOC <name>s or the COCO \
+categories, or the one --class names; boxes of other classes are left out (and counted). \
+YOLO labels without any class list take class 0 as the basin. COCO crowd boxes (iscrowd) are \
+blanked out of the images (as padding is), so they are neither targets nor background.
 
 The run folder gets last.ckpt (resumable), best.safetensors (best validation mAP, EMA weights: \
 give it to predict/detect), step-NNNNNN.safetensors at every validation (calibrate each on validation scenes to choose by scene F1), last.safetensors, log.csv, curves.png, report.json, config.json.
 
 Examples:
-  yolo-basin train --data sim/ --out runs/light-s --max-iter 20000 --batch 8
-  yolo-basin train --out runs/light-s --resume")]
+  yolo-basin train --data sim --out runs/light-s --max-iter 20000 --batch 8
+  yolo-basin train --data sim --out runs/tuned --init models/light-yolo-basin-s.safetensors
+  yolo-basin train --data mine/data.yaml --class subsidence_area --out runs/mine
+  yolo-basin train --out runs/light-s --resume --no-progress")]
 pub struct Args {
-    /// Data set folder.
+    /// Data set: a folder, or an Ultralytics data.yaml.
     #[arg(long, required_unless_present = "resume")]
     pub data: Option<PathBuf>,
+    /// The basin class by name (any case), for data sets with several classes; default: the
+    /// class named basin, subsidence, subsidence_basin or mining_subsidence.
+    #[arg(long, value_name = "NAME")]
+    pub class: Option<String>,
     /// Run folder (created; holds checkpoints, weights, log and curves). A new run replaces
     /// the files of a run already there; `--resume` continues it.
     #[arg(long)]
@@ -134,8 +149,15 @@ fn config_from_args(args: &Args) -> anyhow::Result<TrainConfig> {
         .context("--data is required for a new run")?;
     // The model's input encoding follows the data (phase tiles or pictures) unless --input
     // asks for phase from pictures; refused here, before a run folder is made, if it cannot.
-    let ds = open_dataset(&data, Split::Train)
+    let labels = LabelOptions::with_class(args.class.clone());
+    let ds = open_dataset_with(&data, Split::Train, &labels)
         .with_context(|| format!("reading the data set in {}", data.display()))?;
+    report_labels("train", &ds);
+    let val = open_optional_with(&data, Split::Val, &labels)
+        .with_context(|| format!("reading the validation split of {}", data.display()))?;
+    if let Some(val) = &val {
+        report_labels("val", val);
+    }
     let input = args.input.unwrap_or(ds.input);
     ds.for_model(input, args.colormap.clone())
         .with_context(|| format!("--input {input} on the data set in {}", data.display()))?;
@@ -145,6 +167,7 @@ fn config_from_args(args: &Args) -> anyhow::Result<TrainConfig> {
         .with_depthwise_neck(args.depthwise_neck);
     let mut cfg = TrainConfig::paper(data, args.out.clone(), model);
     cfg.colormap = args.colormap.clone();
+    cfg.class = args.class.clone();
     cfg.batch = args.batch;
     cfg.max_iter = args.max_iter;
     cfg.lr = args.lr;
@@ -172,6 +195,17 @@ fn config_from_args(args: &Args) -> anyhow::Result<TrainConfig> {
     cfg.init = args.init.clone();
     cfg.progress = !args.no_progress;
     Ok(cfg)
+}
+
+/// Says what of a split's labels does not train: other classes, crowd regions.
+fn report_labels(split: &str, ds: &Dataset) {
+    if !ds.ignored.is_empty() {
+        eprintln!("{split}: {}", ds.ignored);
+    }
+    let crowd: usize = ds.items.iter().map(|i| i.crowd.len()).sum();
+    if crowd > 0 {
+        eprintln!("{split}: {crowd} crowd boxes (iscrowd) blanked out of the images");
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {

@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{CocoDataset, ImageLabels, LabelError, read_text, read_voc_xml, read_yolo_txt};
+use super::{
+    CocoDataset, ImageLabels, LabelError, default_names, read_text, read_voc_xml, read_yolo_txt,
+};
 
 /// Which label files a folder holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,19 @@ pub enum SizeSource<'a> {
 
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "tif", "tiff", "bmp"];
 
+/// The file in which LabelImg keeps the class names of YOLO labels, beside them.
+pub const CLASS_LIST: &str = "classes.txt";
+
+/// Class names, one a line in class-id order (LabelImg's `classes.txt`); blank lines skipped.
+pub fn read_class_list(path: &Path) -> Result<Vec<String>, LabelError> {
+    Ok(read_text(path)?
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
+}
+
 /// Reads every label file of `format` in `dir`. For YOLO, a LabelImg `classes.txt` beside the
 /// labels supplies the class names when `classes` is empty; VOC names are added as met.
 pub fn read_label_dir(
@@ -40,14 +55,9 @@ pub fn read_label_dir(
     };
     let files = list_files(dir, ext)?;
     if format == LabelFormat::Yolo && classes.is_empty() {
-        let names = dir.join("classes.txt");
+        let names = dir.join(CLASS_LIST);
         if names.is_file() {
-            *classes = read_text(&names)?
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect();
+            *classes = read_class_list(&names)?;
         }
     }
     files
@@ -87,14 +97,8 @@ pub fn dataset_from_dir(
         .map(|b| b.class_id)
         .max();
     let wanted = max_class.map_or(1, |c| c + 1).max(names.len());
-    for k in names.len()..wanted {
-        // This project detects one class; unnamed class 0 is the basin.
-        names.push(if k == 0 {
-            "basin".into()
-        } else {
-            format!("class{k}")
-        });
-    }
+    let have = names.len();
+    names.extend(default_names(wanted).into_iter().skip(have));
     Ok(CocoDataset::from_labels(&images, &names))
 }
 
@@ -107,7 +111,7 @@ fn list_files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, LabelError> {
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case(ext));
-        let is_class_list = path.file_name().is_some_and(|n| n == "classes.txt");
+        let is_class_list = path.file_name().is_some_and(|n| n == CLASS_LIST);
         if matches && !is_class_list && path.is_file() {
             files.push(path);
         }

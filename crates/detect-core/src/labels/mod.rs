@@ -3,6 +3,7 @@
 //! All readers turn file content into [`ImageLabels`] (pixel boxes, see [`crate::bbox`]) or
 //! [`coco::CocoDataset`]; all errors name the file, the line or field, and what was expected.
 
+pub mod classes;
 pub mod coco;
 pub mod dir;
 pub mod voc;
@@ -15,11 +16,18 @@ use serde_json::{Map, Value};
 
 use crate::bbox::BBox;
 
+pub use classes::{
+    BASIN_NAMES, Ignored, basin_class, coco_basin_only, coco_results_for_basin, default_names,
+    is_basin_name,
+};
 pub use coco::{
     CocoAnnotation, CocoCategory, CocoDataset, CocoImage, CocoResult, read_coco_dataset,
     read_coco_results, write_coco_dataset, write_coco_results,
 };
-pub use dir::{LabelFormat, SizeSource, dataset_from_dir, image_size, read_label_dir};
+pub use dir::{
+    CLASS_LIST, LabelFormat, SizeSource, dataset_from_dir, image_size, read_class_list,
+    read_label_dir,
+};
 pub use voc::{VocMeta, format_voc_xml, parse_voc_xml, read_voc_xml, write_voc_xml};
 pub use yolo::{format_yolo_txt, parse_yolo_txt, read_yolo_txt, write_yolo_txt};
 

@@ -1,5 +1,7 @@
 //! YOLO txt labels: one line per object, `class cx cy w h`, all four normalised by the image
 //! width/height, written with 6 decimals (as YOLOv5 and LabelImg's YOLO mode write them).
+//! Ultralytics' segment lines (`class x1 y1 x2 y2 x3 y3 …`, normalised) are read as the box
+//! around the polygon, as Ultralytics trains a detector on them.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -83,40 +85,92 @@ pub fn parse_yolo_txt(
 
 fn parse_line(line: &str, width: u32, height: u32) -> Result<LabeledBox, String> {
     let fields: Vec<&str> = line.split_whitespace().collect();
-    if fields.len() != 5 {
+    let n = fields.len();
+    // Ultralytics also writes segment labels, `class x1 y1 x2 y2 x3 y3 …`: the box around
+    // the polygon is the object's box (its `segments2boxes`).
+    let is_polygon = n >= 7 && n % 2 == 1;
+    if n != 5 && !is_polygon {
         return Err(format!(
-            "expected 5 fields `class cx cy w h`, found {}: {line:?}",
-            fields.len()
+            "expected 5 fields `class cx cy w h` (or a polygon `class x1 y1 x2 y2 x3 y3 …`), \
+             found {n}: {line:?}"
         ));
     }
     let class_id: usize = fields[0]
         .parse()
         .map_err(|_| format!("class {:?} is not a non-negative integer", fields[0]))?;
-    let mut v = [0.0f64; 4];
-    for (k, name) in ["cx", "cy", "w", "h"].iter().enumerate() {
-        let s = fields[k + 1];
-        v[k] = s
-            .parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite())
-            .ok_or_else(|| format!("{name} {s:?} is not a number"))?;
+    let values = fields[1..]
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            s.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| format!("{} {s:?} is not a number", field_name(is_polygon, k)))
+        })
+        .collect::<Result<Vec<f64>, String>>()?;
+    let [x1, y1, x2, y2] = if is_polygon {
+        polygon_bounds(&values)
+    } else {
+        let [cx, cy, w, h] = [values[0], values[1], values[2], values[3]];
+        if w <= 0.0 || h <= 0.0 {
+            return Err(format!("width {w} and height {h} must be positive"));
+        }
+        [cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0]
+    };
+    if x2 <= x1 || y2 <= y1 {
+        return Err(format!("the polygon {line:?} encloses no area"));
     }
-    let [cx, cy, w, h] = v;
-    if w <= 0.0 || h <= 0.0 {
-        return Err(format!("width {w} and height {h} must be positive"));
-    }
-    let outside = cx - w / 2.0 < -EDGE_TOLERANCE
-        || cy - h / 2.0 < -EDGE_TOLERANCE
-        || cx + w / 2.0 > 1.0 + EDGE_TOLERANCE
-        || cy + h / 2.0 > 1.0 + EDGE_TOLERANCE;
+    let outside = x1 < -EDGE_TOLERANCE
+        || y1 < -EDGE_TOLERANCE
+        || x2 > 1.0 + EDGE_TOLERANCE
+        || y2 > 1.0 + EDGE_TOLERANCE;
     if outside {
         return Err(format!(
-            "box cx {cx} cy {cy} w {w} h {h} reaches outside the image (normalised values must keep it in [0, 1])"
+            "box {line:?} reaches outside the image (normalised values must keep it in [0, 1])"
         ));
     }
     let (fw, fh) = (f64::from(width), f64::from(height));
-    let bbox = BBox::from_cxcywh(cx * fw, cy * fh, w * fw, h * fh).clip(fw, fh);
-    Ok(LabeledBox::new(bbox, class_id))
+    let bbox = if is_polygon {
+        BBox::new(x1 * fw, y1 * fh, x2 * fw, y2 * fh)
+    } else {
+        BBox::from_cxcywh(
+            values[0] * fw,
+            values[1] * fh,
+            values[2] * fw,
+            values[3] * fh,
+        )
+    };
+    Ok(LabeledBox::new(bbox.clip(fw, fh), class_id))
+}
+
+fn field_name(polygon: bool, k: usize) -> String {
+    match (polygon, k) {
+        (false, _) => ["cx", "cy", "w", "h"]
+            .get(k)
+            .unwrap_or(&"value")
+            .to_string(),
+        (true, k) if k % 2 == 0 => format!("x{}", k / 2 + 1),
+        (true, k) => format!("y{}", k / 2 + 1),
+    }
+}
+
+/// `[x1, y1, x2, y2]` around the points `x, y, x, y, …`.
+fn polygon_bounds(xy: &[f64]) -> [f64; 4] {
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for p in xy.chunks_exact(2) {
+        b = [
+            b[0].min(p[0]),
+            b[1].min(p[1]),
+            b[2].max(p[0]),
+            b[3].max(p[1]),
+        ];
+    }
+    b
 }
 
 #[cfg(test)]
@@ -160,6 +214,25 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("x.txt, line 3"), "{msg}");
         assert!(msg.contains("expected 5 fields"), "{msg}");
+    }
+
+    #[test]
+    fn polygon_lines_give_the_box_around_them() {
+        // A triangle (0.1, 0.2), (0.5, 0.8), (0.3, 0.4) in a 100×50 image.
+        let b = parse_yolo_txt("3 0.1 0.2 0.5 0.8 0.3 0.4\n", Path::new("s.txt"), 100, 50).unwrap();
+        assert_eq!(b[0].class_id, 3);
+        let r = b[0].bbox;
+        for (got, want) in [(r.x1, 10.0), (r.y1, 10.0), (r.x2, 50.0), (r.y2, 40.0)] {
+            assert!((got - want).abs() < 1e-9, "{r:?}");
+        }
+        let err =
+            parse_yolo_txt("0 0.1 0.1 0.1 0.1 0.1 0.1", Path::new("s.txt"), 9, 9).unwrap_err();
+        assert!(err.to_string().contains("no area"), "{err}");
+        let err = parse_yolo_txt("0 0.1 0.2 0.5 0.8 0.3 x", Path::new("s.txt"), 9, 9).unwrap_err();
+        assert!(err.to_string().contains("y3 \"x\""), "{err}");
+        // Six fields are neither a box nor a polygon.
+        let err = parse_yolo_txt("0 0.1 0.2 0.5 0.8 0.3", Path::new("s.txt"), 9, 9).unwrap_err();
+        assert!(err.to_string().contains("found 6"), "{err}");
     }
 
     #[test]

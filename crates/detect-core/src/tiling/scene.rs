@@ -9,6 +9,7 @@ use super::plan::TilePlan;
 use super::stitch::{StitchParams, TileDetections, stitch};
 use super::stream::{RowSource, TileData, TileStream};
 use crate::bbox::Detection;
+use crate::nms::merge_partial;
 
 /// Detections over the whole scene, in scene pixels, by descending score.
 ///
@@ -35,16 +36,24 @@ where
 /// a basin's piece cut by a tile edge is dropped when another tile saw the basin whole,
 /// however low that whole view scored. Thresholding first would keep a well-scored piece of
 /// a basin (a fringe rim) as a basin of its own once the whole view fell under the
-/// threshold. One detection pass at a low score serves every threshold.
+/// threshold. One detection pass at a low score serves every threshold. Boxes kept that
+/// overlap by [`StitchParams::bowl_ios`] (intersection over the smaller) become one.
 pub fn stitch_at(
     plan: &TilePlan,
     tiles: &[TileDetections],
     min_score: f64,
     params: &StitchParams,
 ) -> Vec<Detection> {
-    stitch(plan, tiles, params)
+    let kept: Vec<Detection> = stitch(plan, tiles, params)
         .into_iter()
         .filter(|d| d.score >= min_score)
+        .collect();
+    if params.bowl_ios > 1.0 {
+        return kept;
+    }
+    merge_partial(&kept, params.bowl_ios)
+        .into_iter()
+        .map(|m| m.det)
         .collect()
 }
 
@@ -232,6 +241,39 @@ mod tests {
             let b = stitch_at(&plan, &found, hi, &p);
             assert!(b.iter().all(|d| a.contains(d)), "{lo} → {hi}");
         }
+    }
+
+    /// Two panels of one mine boxed apart, overlapping by a third of the smaller box, become
+    /// the bowl's one box at the higher score; a faint box over them under the threshold
+    /// changes nothing, and `bowl_ios` above 1 keeps the panels apart.
+    #[test]
+    fn panels_of_one_bowl_become_one_box() {
+        let plan = TilePlan::new(416, 416, 416, 0).unwrap();
+        let tile = plan.tiles().next().unwrap();
+        let d = |x1, y1, x2, y2, score| Detection {
+            bbox: BBox::new(x1, y1, x2, y2),
+            score,
+        };
+        // Intersection 20 × 40 = 800 of the smaller box's 60 × 40 = 2,400: IoS 1/3, IoU 0.08.
+        let found = vec![TileDetections {
+            tile,
+            dets: vec![
+                d(100.0, 100.0, 200.0, 160.0, 0.7),
+                d(180.0, 110.0, 240.0, 150.0, 0.5),
+                d(90.0, 90.0, 300.0, 300.0, 0.1),
+                d(300.0, 10.0, 330.0, 40.0, 0.6),
+            ],
+        }];
+        let p = StitchParams::default();
+        assert_eq!(
+            stitch_at(&plan, &found, 0.35, &p),
+            vec![
+                d(100.0, 100.0, 240.0, 160.0, 0.7),
+                d(300.0, 10.0, 330.0, 40.0, 0.6)
+            ]
+        );
+        let apart = StitchParams { bowl_ios: 1.5, ..p };
+        assert_eq!(stitch_at(&plan, &found, 0.35, &apart).len(), 3);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Finding a data set's images and labels: the simulator's layout and users' folders.
 //!
-//! Layouts understood (first match wins for the labels):
+//! An Ultralytics `data.yaml` (given itself, or in the folder) names the splits, the
+//! classes and the images; labels sit in `labels/` beside `images/`
+//! ([`super::ultralytics`]). Otherwise the folder's labels are found as
+//! [`super::folder`] says (first match wins):
 //! - COCO JSON: `annotations.json` in the root or the images folder (the simulator writes
 //!   one, with each image's `"split"`).
 //! - YOLO txt: `labels/<stem>.txt` beside `images/`, or `<stem>.txt` next to the image.
@@ -11,15 +14,19 @@
 //! optional `coherence/<stem>.tif`) or PNG/JPEG pictures; they live in `images/` or in the
 //! root itself. An image with no label file has no basins (YOLO's convention), but a data
 //! set where no image has one is refused.
+//!
+//! Only the basin class trains ([`super::labels`]): other classes are left out and counted
+//! in [`Dataset::ignored`], COCO crowd boxes are blanked out of the image.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use detect_core::labels::{self, CocoDataset};
+use detect_core::labels::Ignored;
 use input::{ColormapSpec, InputSpec};
 use model::InputKind;
 
 use super::DataError;
+use super::labels::{LabelOptions, NameTables, RawLabels, targets};
+use super::ultralytics;
 
 /// Which part of a data set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -52,12 +59,15 @@ pub struct Item {
     pub height: u32,
     /// Basins, pixel xyxy.
     pub boxes: Vec<[f32; 4]>,
+    /// Crowd basin regions (COCO `iscrowd`), pixel xyxy: blanked out of the image, so that
+    /// they are neither a target nor background.
+    pub crowd: Vec<[f32; 4]>,
 }
 
 /// The images of one split of a data set.
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    /// The folder it was read from.
+    /// The folder (or data.yaml) it was read from.
     pub root: PathBuf,
     /// What the images are: phase tiles, or pictures.
     pub input: InputKind,
@@ -66,8 +76,10 @@ pub struct Dataset {
     pub model_input: InputKind,
     /// How the images are read (the input crate's spec, shared with `predict`).
     pub spec: InputSpec,
-    /// Images in file-name order.
+    /// Images in path order.
     pub items: Vec<Item>,
+    /// Boxes of other classes than the basin, left out of this split.
+    pub ignored: Ignored,
 }
 
 impl Dataset {
@@ -93,25 +105,10 @@ impl Dataset {
 const TIFF_EXT: [&str; 2] = ["tif", "tiff"];
 /// Coordinates may overshoot the image by rounding in the label tool.
 const EDGE_TOLERANCE: f32 = 1.0;
-/// Every n-th image goes to validation when a data set names no splits.
-const HOLDOUT_EVERY: usize = 10;
-
-fn ext_of(path: &Path) -> String {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default()
-}
-
-fn stem_of(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
 
 /// Input kind an image file implies, from its extension.
 pub fn input_kind_of(path: &Path) -> Option<InputKind> {
-    let e = ext_of(path);
+    let e = input::spec::extension(path);
     if TIFF_EXT.contains(&e.as_str()) {
         Some(InputKind::Phase)
     } else if input::spec::is_picture_file(path) {
@@ -121,91 +118,14 @@ pub fn input_kind_of(path: &Path) -> Option<InputKind> {
     }
 }
 
-fn list_images(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))?;
-    let mut out = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(|e| DataError::io(dir, e))?.path();
-        if path.is_file() && input_kind_of(&path).is_some() {
-            out.push(path);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// Where a label format keeps the file for `stem`, if it exists.
-fn find_label(root: &Path, images: &Path, stem: &str, ext: &str) -> Option<PathBuf> {
-    let mut dirs = vec![root.join("labels"), images.to_path_buf()];
-    if ext == "xml" {
-        dirs.insert(1, root.join("Annotations"));
-    }
-    dirs.into_iter()
-        .map(|d| d.join(format!("{stem}.{ext}")))
-        .find(|p| p.is_file())
-}
-
-fn find_coco(root: &Path, images: &Path) -> Option<PathBuf> {
-    [
-        root.join("annotations.json"),
-        images.join("annotations.json"),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
-}
-
-/// Boxes of one image from COCO, keyed by file name (without folders).
-struct CocoIndex {
-    boxes: HashMap<String, Vec<[f32; 4]>>,
-    split: HashMap<String, String>,
-}
-
-fn coco_index(path: &Path) -> Result<CocoIndex, DataError> {
-    let ds: CocoDataset = labels::read_coco_dataset(path)?;
-    let mut by_id = HashMap::new();
-    let mut boxes = HashMap::new();
-    let mut split = HashMap::new();
-    for img in &ds.images {
-        let name = stem_of(Path::new(&img.file_name));
-        by_id.insert(img.id, name.clone());
-        boxes.insert(name.clone(), Vec::new());
-        if let Some(s) = img.extra.get("split").and_then(|v| v.as_str()) {
-            split.insert(name, s.to_string());
-        }
-    }
-    for a in &ds.annotations {
-        let name = by_id.get(&a.image_id).ok_or_else(|| {
-            DataError::invalid(
-                path,
-                format!("annotation {} names unknown image {}", a.id, a.image_id),
-            )
-        })?;
-        let [x, y, w, h] = a.bbox.map(|v| v as f32);
-        if let Some(list) = boxes.get_mut(name) {
-            list.push([x, y, x + w, y + h]);
-        }
-    }
-    Ok(CocoIndex { boxes, split })
-}
-
-fn read_file_labels(path: &Path, width: u32, height: u32) -> Result<Vec<[f32; 4]>, DataError> {
-    let boxes = if ext_of(path) == "xml" {
-        let mut classes = Vec::new();
-        labels::read_voc_xml(path, &mut classes, true)?.boxes
-    } else {
-        labels::read_yolo_txt(path, width, height)?
-    };
-    Ok(boxes
-        .iter()
-        .map(|b| {
-            [
-                b.bbox.x1 as f32,
-                b.bbox.y1 as f32,
-                b.bbox.x2 as f32,
-                b.bbox.y2 as f32,
-            ]
-        })
-        .collect())
+/// One image of a split with its labels as read, before the basin class is applied.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub image: PathBuf,
+    pub coherence: Option<PathBuf>,
+    pub width: u32,
+    pub height: u32,
+    pub raw: RawLabels,
 }
 
 /// Refuses boxes that are empty or lie outside the image.
@@ -230,25 +150,24 @@ fn check_boxes(source: &Path, boxes: &[[f32; 4]], w: u32, h: u32) -> Result<(), 
     Ok(())
 }
 
-/// Stems listed in `splits/<split>.txt` (one name or path per line), if that file exists.
-fn split_list(root: &Path, split: Split) -> Result<Option<HashSet<String>>, DataError> {
-    let path = root.join("splits").join(format!("{}.txt", split.as_str()));
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| DataError::io(&path, e))?;
-    Ok(Some(
-        text.lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(|l| stem_of(Path::new(l)))
-            .collect(),
-    ))
+/// Reads one split of the data set in `root` (a folder, or an Ultralytics data.yaml) with
+/// the default basin class; an empty split is an error.
+pub fn open_dataset(root: &Path, split: Split) -> Result<Dataset, DataError> {
+    open_dataset_with(root, split, &LabelOptions::default())
 }
 
-/// Reads one split of the data set in `root`; an empty split is an error.
-pub fn open_dataset(root: &Path, split: Split) -> Result<Dataset, DataError> {
-    let ds = open_split(root, split)?;
+/// Reads one split of the data set in `root`, or None when the split is empty.
+pub fn open_optional(root: &Path, split: Split) -> Result<Option<Dataset>, DataError> {
+    open_optional_with(root, split, &LabelOptions::default())
+}
+
+/// [`open_dataset`] with the basin class chosen by `opts`.
+pub fn open_dataset_with(
+    root: &Path,
+    split: Split,
+    opts: &LabelOptions,
+) -> Result<Dataset, DataError> {
+    let ds = open_split(root, split, opts)?;
     if ds.items.is_empty() {
         return Err(DataError::invalid(
             root,
@@ -258,119 +177,106 @@ pub fn open_dataset(root: &Path, split: Split) -> Result<Dataset, DataError> {
     Ok(ds)
 }
 
-/// Reads one split of the data set in `root`, or None when the split is empty.
-pub fn open_optional(root: &Path, split: Split) -> Result<Option<Dataset>, DataError> {
-    let ds = open_split(root, split)?;
+/// [`open_optional`] with the basin class chosen by `opts`.
+pub fn open_optional_with(
+    root: &Path,
+    split: Split,
+    opts: &LabelOptions,
+) -> Result<Option<Dataset>, DataError> {
+    let ds = open_split(root, split, opts)?;
     Ok((!ds.items.is_empty()).then_some(ds))
 }
 
-fn open_split(root: &Path, split: Split) -> Result<Dataset, DataError> {
-    if !root.is_dir() {
-        return Err(DataError::invalid(root, "no such data set folder"));
-    }
-    let images_dir = if root.join("images").is_dir() {
-        root.join("images")
+fn open_split(root: &Path, split: Split, opts: &LabelOptions) -> Result<Dataset, DataError> {
+    let mut tables = NameTables::default();
+    let (expected, entries) = if let Some(yaml) = ultralytics::data_yaml_of(root) {
+        let entries = ultralytics::entries(&yaml, split, &mut tables)?;
+        let example = entries.first().map_or_else(
+            || "labels/".to_string(),
+            |e| ultralytics::label_path(&e.image).display().to_string(),
+        );
+        (format!("YOLO labels such as {example}"), entries)
+    } else if root.is_dir() {
+        let entries = super::folder::entries(root, split, &mut tables)?;
+        (
+            "annotations.json, labels/<stem>.txt (YOLO), <stem>.xml (VOC) or <stem>.txt \
+             beside each image"
+                .to_string(),
+            entries,
+        )
     } else {
-        root.to_path_buf()
-    };
-    let images = list_images(&images_dir)?;
-    if images.is_empty() {
-        return Err(DataError::invalid(
-            &images_dir,
-            "no images (.tif, .tiff, .png, .jpg, .jpeg) found",
-        ));
-    }
-    let input = check_one_kind(&images)?;
-    let coco = find_coco(root, &images_dir)
-        .map(|p| coco_index(&p).map(|i| (p, i)))
-        .transpose()?;
-    let listed = split_list(root, split)?;
-
-    let mut items = Vec::new();
-    let mut labelled = 0usize;
-    for (pos, image) in images.iter().enumerate() {
-        let stem = stem_of(image);
-        let in_split = match (&listed, &coco) {
-            (Some(set), _) => set.contains(&stem),
-            (None, Some((_, idx))) if !idx.split.is_empty() => {
-                idx.split.get(&stem).map(String::as_str) == Some(split.as_str())
-            }
-            _ => {
-                holdout_split(pos) == split
-                    || (split == Split::Test && holdout_split(pos) == Split::Val)
-            }
-        };
-        if !in_split {
-            continue;
-        }
-        let (width, height) = labels::image_size(image)?;
-        let (boxes, source) = match &coco {
-            Some((path, idx)) => match idx.boxes.get(&stem) {
-                Some(b) => (b.clone(), Some(path.clone())),
-                None => (Vec::new(), None),
-            },
-            None => {
-                let file = find_label(root, &images_dir, &stem, "txt")
-                    .or_else(|| find_label(root, &images_dir, &stem, "xml"));
-                match file {
-                    Some(f) => (read_file_labels(&f, width, height)?, Some(f)),
-                    None => (Vec::new(), None),
-                }
-            }
-        };
-        if let Some(src) = &source {
-            labelled += 1;
-            check_boxes(src, &boxes, width, height)?;
-        }
-        let coherence = [
-            root.join("coherence").join(format!("{stem}.tif")),
-            root.join("coherence").join(format!("{stem}.tiff")),
-        ]
-        .into_iter()
-        .find(|p| p.is_file());
-        items.push(Item {
-            image: image.clone(),
-            coherence,
-            width,
-            height,
-            boxes,
-        });
-    }
-    if labelled == 0 && !items.is_empty() {
         return Err(DataError::invalid(
             root,
-            "no labels found: expected annotations.json, labels/<stem>.txt (YOLO), \
-             <stem>.xml (VOC) or <stem>.txt beside each image",
+            "no such data set folder (or data.yaml)",
         ));
-    }
+    };
+    let input = check_one_kind(&entries)?;
+    let (items, ignored) = apply_classes(root, entries, &mut tables, opts, &expected)?;
     Ok(Dataset {
         root: root.to_path_buf(),
         input,
         model_input: input,
         spec: InputSpec::default(),
         items,
+        ignored,
     })
 }
 
-/// The split of the image at sorted position `pos` when none is named: every tenth image
-/// is held out for validation (and doubles as the test split).
-fn holdout_split(pos: usize) -> Split {
-    if pos % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 {
-        Split::Val
-    } else {
-        Split::Train
+/// The images' basin boxes and crowd regions under the data set's basin class.
+fn apply_classes(
+    root: &Path,
+    entries: Vec<Entry>,
+    tables: &mut NameTables,
+    opts: &LabelOptions,
+    expected: &str,
+) -> Result<(Vec<Item>, Ignored), DataError> {
+    for e in &entries {
+        tables.note(&e.raw);
     }
+    let decisions = tables.decide(opts)?;
+    let mut ignored = Ignored::default();
+    let mut labelled = 0usize;
+    let mut items = Vec::with_capacity(entries.len());
+    for e in entries {
+        let t = targets(&e.raw, tables, &decisions, &mut ignored)?;
+        if let Some(src) = &e.raw.source {
+            labelled += 1;
+            check_boxes(src, &t.boxes, e.width, e.height)?;
+            check_boxes(src, &t.crowd, e.width, e.height)?;
+        }
+        items.push(Item {
+            image: e.image,
+            coherence: e.coherence,
+            width: e.width,
+            height: e.height,
+            boxes: t.boxes,
+            crowd: t.crowd,
+        });
+    }
+    if labelled == 0 && !items.is_empty() {
+        return Err(DataError::invalid(
+            root,
+            format!("no labels found: expected {expected}"),
+        ));
+    }
+    Ok((items, ignored))
 }
 
-fn check_one_kind(images: &[PathBuf]) -> Result<InputKind, DataError> {
-    let first = input_kind_of(&images[0]).unwrap_or(InputKind::Phase);
-    if let Some(other) = images.iter().find(|p| input_kind_of(p) != Some(first)) {
+fn check_one_kind(entries: &[Entry]) -> Result<InputKind, DataError> {
+    let Some(first_entry) = entries.first() else {
+        return Ok(InputKind::Phase);
+    };
+    let first = input_kind_of(&first_entry.image).unwrap_or(InputKind::Phase);
+    if let Some(other) = entries
+        .iter()
+        .find(|e| input_kind_of(&e.image) != Some(first))
+    {
         return Err(DataError::invalid(
-            other,
+            &other.image,
             format!(
                 "mixes GeoTIFF phase tiles and pictures; {} is not like {}",
-                other.display(),
-                images[0].display()
+                other.image.display(),
+                first_entry.image.display()
             ),
         ));
     }
@@ -435,7 +341,11 @@ mod tests {
         std::fs::create_dir_all(root.join("labels")).expect("mkdir");
         std::fs::write(root.join("labels/s0.txt"), "").expect("write");
         let ds = open_dataset(&root, Split::Train).expect("train");
-        let names: Vec<String> = ds.items.iter().map(|i| stem_of(&i.image)).collect();
+        let names: Vec<String> = ds
+            .items
+            .iter()
+            .map(|i| super::super::folder::stem_of(&i.image))
+            .collect();
         assert_eq!(names, vec!["s0", "s2"]);
         assert!(ds.items.iter().all(|i| i.boxes.is_empty()));
     }
@@ -499,5 +409,201 @@ mod tests {
         let err = check_boxes(&root.join("a.txt"), &b, 32, 32).expect_err("outside");
         assert!(err.to_string().contains("outside"));
         assert!(check_boxes(&root.join("a.txt"), &[[0.0, 0.0, 32.0, 32.0]], 32, 32).is_ok());
+    }
+
+    /// An Ultralytics layout: 64×32 tiles in images/{train,val}, labels in labels/….
+    fn ultralytics_layout(name: &str, names: &str) -> PathBuf {
+        let root = tmpdir(name);
+        for split in ["train", "val"] {
+            std::fs::create_dir_all(root.join("images").join(split)).expect("mkdir");
+            std::fs::create_dir_all(root.join("labels").join(split)).expect("mkdir");
+        }
+        for stem in ["a", "b"] {
+            write_tif(&root.join(format!("images/train/{stem}.tif")), 64, 32);
+        }
+        write_tif(&root.join("images/val/c.tif"), 64, 32);
+        // b has no label file: a background image.
+        std::fs::write(
+            root.join("labels/train/a.txt"),
+            "1 0.5 0.5 0.25 0.5\n0 0.25 0.25 0.125 0.25\n0 0.75 0.75 0.125 0.25\n",
+        )
+        .expect("label");
+        std::fs::write(root.join("labels/val/c.txt"), "1 0.5 0.5 0.25 0.5\n").expect("label");
+        let yaml = format!("path: .\ntrain: images/train\nval: images/val\n{names}");
+        std::fs::write(root.join("data.yaml"), yaml).expect("yaml");
+        root
+    }
+
+    #[test]
+    fn ultralytics_layout_with_a_names_map_and_a_background_image() {
+        let root = ultralytics_layout("yaml-map", "names:\n  0: building\n  1: Subsidence\n");
+        let train = open_dataset(&root.join("data.yaml"), Split::Train).expect("train");
+        let stems: Vec<String> = train
+            .items
+            .iter()
+            .map(|i| super::super::folder::stem_of(&i.image))
+            .collect();
+        assert_eq!(stems, ["a", "b"]);
+        // 0.5·64 ± 0.125·64 = 24..40; 0.5·32 ± 0.25·32 = 8..24; the building boxes go.
+        assert_eq!(train.items[0].boxes, vec![[24.0, 8.0, 40.0, 24.0]]);
+        assert!(train.items[1].boxes.is_empty());
+        assert_eq!(
+            train.ignored.to_string(),
+            "ignored 2 boxes of class building"
+        );
+        // The folder holding data.yaml is the same data set.
+        let val = open_optional(&root, Split::Val)
+            .expect("val")
+            .expect("not empty");
+        assert_eq!(val.items.len(), 1);
+        assert!(val.ignored.is_empty());
+        assert!(open_optional(&root, Split::Test).expect("test").is_none());
+    }
+
+    #[test]
+    fn ultralytics_layout_with_a_names_list_and_a_chosen_class() {
+        let root = ultralytics_layout("yaml-list", "names: [building, road]\n");
+        let err = open_dataset(&root, Split::Train)
+            .expect_err("no basin class")
+            .to_string();
+        assert!(err.contains("data.yaml"), "{err}");
+        assert!(err.contains("\"building\", \"road\""), "{err}");
+        // --class building keeps the two small boxes instead.
+        let opts = LabelOptions::with_class(Some("Building".into()));
+        let train = open_dataset_with(&root, Split::Train, &opts).expect("train");
+        assert_eq!(
+            train.items[0].boxes,
+            vec![[12.0, 4.0, 20.0, 12.0], [44.0, 20.0, 52.0, 28.0]]
+        );
+        assert_eq!(train.ignored.to_string(), "ignored 1 box of class road");
+    }
+
+    #[test]
+    fn yolo_folder_with_classes_txt_drops_other_classes() {
+        let root = tmpdir("classes-txt");
+        std::fs::create_dir_all(root.join("labels")).expect("mkdir");
+        write_tif(&root.join("t.tif"), 64, 32);
+        std::fs::write(root.join("labels/classes.txt"), "road\nbasin\n").expect("classes");
+        std::fs::write(
+            root.join("labels/t.txt"),
+            "0 0.5 0.5 0.25 0.5\n1 0.25 0.25 0.125 0.25\n",
+        )
+        .expect("label");
+        let ds = open_dataset(&root, Split::Train).expect("train");
+        assert_eq!(ds.items[0].boxes, vec![[12.0, 4.0, 20.0, 12.0]]);
+        assert_eq!(ds.ignored.to_string(), "ignored 1 box of class road");
+        std::fs::write(root.join("labels/classes.txt"), "road\nbuilding\n").expect("classes");
+        let err = open_dataset(&root, Split::Train)
+            .expect_err("no basin")
+            .to_string();
+        assert!(
+            err.contains("classes.txt") && err.contains("\"road\", \"building\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn voc_names_decide_across_files() {
+        use detect_core::BBox;
+        use detect_core::labels::{ImageLabels, LabeledBox, VocMeta, write_voc_xml};
+        let root = tmpdir("voc-classes");
+        let rgb = vec![128u8; 40 * 30 * 3];
+        // p0 holds only a car, p1 a car and a basin: the data set's names decide.
+        for (i, names) in [vec!["car"], vec!["car", "Mining_Subsidence"]]
+            .iter()
+            .enumerate()
+        {
+            raster::write_png_rgb(&root.join(format!("p{i}.png")), 40, 30, &rgb).expect("png");
+            let boxes = (0..names.len())
+                .map(|k| LabeledBox::new(BBox::new(5.0 + k as f64, 6.0, 20.0, 25.0), k))
+                .collect();
+            let labels = ImageLabels {
+                file_name: format!("p{i}.png"),
+                width: 40,
+                height: 30,
+                boxes,
+            };
+            let meta = VocMeta::labelimg("root", names.iter().map(|s| s.to_string()).collect());
+            write_voc_xml(&root.join(format!("p{i}.xml")), &labels, &meta).expect("xml");
+        }
+        let ds = open_dataset(&root, Split::Train).expect("voc");
+        assert!(ds.items[0].boxes.is_empty());
+        assert_eq!(ds.items[1].boxes, vec![[6.0, 6.0, 20.0, 25.0]]);
+        assert_eq!(ds.ignored.to_string(), "ignored 2 boxes of class car");
+    }
+
+    /// A 64×64 COCO data set: one basin, one crowd basin region, one road.
+    fn coco_with_crowd(name: &str) -> PathBuf {
+        let root = tmpdir(name);
+        write_tif(&root.join("c.tif"), 64, 64);
+        let json = serde_json::json!({
+            "images": [{"id": 4, "file_name": "c.tif", "width": 64, "height": 64}],
+            "annotations": [
+                {"id": 1, "image_id": 4, "category_id": 5, "bbox": [4.0, 4.0, 16.0, 16.0], "area": 256.0, "iscrowd": 0},
+                {"id": 2, "image_id": 4, "category_id": 5, "bbox": [32.0, 32.0, 28.0, 28.0], "area": 784.0, "iscrowd": 1},
+                {"id": 3, "image_id": 4, "category_id": 2, "bbox": [0.0, 40.0, 10.0, 10.0], "area": 100.0, "iscrowd": 0}
+            ],
+            "categories": [{"id": 2, "name": "road"}, {"id": 5, "name": "basin"}]
+        });
+        std::fs::write(root.join("annotations.json"), json.to_string()).expect("write");
+        root
+    }
+
+    #[test]
+    fn coco_crowd_boxes_are_regions_not_targets() {
+        let root = coco_with_crowd("coco-crowd");
+        let ds = open_dataset(&root, Split::Train).expect("train");
+        assert_eq!(ds.items[0].boxes, vec![[4.0, 4.0, 20.0, 20.0]]);
+        assert_eq!(ds.items[0].crowd, vec![[32.0, 32.0, 60.0, 60.0]]);
+        assert_eq!(ds.ignored.to_string(), "ignored 1 box of class road");
+    }
+
+    #[test]
+    fn a_crowd_region_gives_no_positive_and_no_signal() {
+        use crate::assign::yolov5::build_targets;
+        use crate::assign::{AssignConfig, ImagePreds, assign_image};
+        let root = coco_with_crowd("coco-crowd-targets");
+        let ds = open_dataset(&root, Split::Train).expect("train");
+        let (x, gts) = crate::data::eval_sample(&ds, 0, 64).expect("sample");
+        assert_eq!(gts, vec![[4.0, 4.0, 20.0, 20.0]]);
+        // The crowd's pixels are no-data (coherence channel 0), the rest keeps coherence 1.
+        let coherence = |px: usize, py: usize| x[2 * 64 * 64 + py * 64 + px];
+        assert_eq!(coherence(40, 40), 0.0);
+        assert_eq!(coherence(59, 59), 0.0);
+        assert_eq!(coherence(31, 40), 1.0);
+        assert_eq!(coherence(10, 10), 1.0);
+        let in_crowd = |c: [f32; 2]| c[0] >= 32.0 && c[0] < 60.0 && c[1] >= 32.0 && c[1] < 60.0;
+        // Anchor-free: an 8×8 grid of stride-8 cells predicting 16×16 boxes.
+        let centers: Vec<[f32; 2]> = (0..64)
+            .map(|k| [(k % 8) as f32 * 8.0 + 4.0, (k / 8) as f32 * 8.0 + 4.0])
+            .collect();
+        let boxes: Vec<[f32; 4]> = centers
+            .iter()
+            .map(|c| [c[0] - 8.0, c[1] - 8.0, c[0] + 8.0, c[1] + 8.0])
+            .collect();
+        let preds = ImagePreds {
+            boxes: &boxes,
+            obj_logits: &[0.0; 64],
+            centers: &centers,
+            strides: &[8.0; 64],
+        };
+        let a = assign_image(&AssignConfig::default(), &preds, &gts);
+        assert!(!a.pairs.is_empty(), "the basin has positives");
+        for &(p, g) in &a.pairs {
+            assert_eq!(g, 0);
+            assert!(
+                !in_crowd(centers[p]),
+                "positive at {:?} in the crowd",
+                centers[p]
+            );
+        }
+        // YOLOv5's targets: none in a cell of the crowd region.
+        let anchors = [[12.0, 12.0], [16.0, 16.0], [24.0, 24.0]];
+        let targets = build_targets(std::slice::from_ref(&gts), &anchors, 8.0, (8, 8), 4.0);
+        assert!(!targets.is_empty(), "the basin has targets");
+        for t in &targets {
+            let c = [t.gi as f32 * 8.0 + 4.0, t.gj as f32 * 8.0 + 4.0];
+            assert!(!in_crowd(c), "target cell {c:?} in the crowd");
+        }
     }
 }

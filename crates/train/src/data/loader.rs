@@ -231,6 +231,7 @@ mod tests {
                     width: 32,
                     height: 32,
                     boxes: vec![[8.0, 8.0, 24.0, 20.0]],
+                    crowd: Vec::new(),
                 }
             })
             .collect();
@@ -240,6 +241,7 @@ mod tests {
             model_input: InputKind::Phase,
             spec: input::InputSpec::default(),
             items,
+            ignored: Default::default(),
         };
         (Arc::new(ds), dir)
     }

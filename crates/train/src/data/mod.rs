@@ -3,11 +3,17 @@
 
 pub mod augment;
 pub mod dataset;
+mod folder;
+pub mod labels;
 pub mod loader;
 pub mod sample;
+pub mod ultralytics;
 
 pub use augment::AugmentConfig;
-pub use dataset::{Dataset, Item, Split, open_dataset};
+pub use dataset::{
+    Dataset, Item, Split, open_dataset, open_dataset_with, open_optional, open_optional_with,
+};
+pub use labels::LabelOptions;
 pub use loader::{Batch, Loader, LoaderConfig, eval_sample};
 pub use sample::{Planes, Sample, load_item};
 

@@ -30,12 +30,57 @@ pub fn load_item(ds: &Dataset, index: usize) -> Result<Sample, DataError> {
         &ds.spec,
         ds.model_input,
     )?;
-    Ok(Sample {
+    let mut sample = Sample {
         width: image.width,
         height: image.height,
         planes: image.planes,
         boxes: item.boxes.clone(),
-    })
+    };
+    blank_regions(&mut sample, &item.crowd);
+    Ok(sample)
+}
+
+/// Fills the pixels under `regions` as pixels from outside the image are filled (no phase
+/// and zero coherence, or letterbox grey), except those whose centre lies in a basin box.
+///
+/// This is how a crowd box (COCO `iscrowd`) is ignored in training: the loss and the
+/// assigners see no box there, so without its pixels the network is neither taught to
+/// find the crowd nor taught that it is background. Blanking reuses what padding already
+/// does to the input, so neither loss (anchor-free nor yolov5) needs an ignore mask, and
+/// augmentation moves the blanked pixels with the rest of the image.
+pub fn blank_regions(sample: &mut Sample, regions: &[[f32; 4]]) {
+    let (w, h) = (sample.width, sample.height);
+    let in_basin = |x: usize, y: usize| {
+        let (cx, cy) = (x as f32 + 0.5, y as f32 + 0.5);
+        sample
+            .boxes
+            .iter()
+            .any(|b| cx >= b[0] && cx < b[2] && cy >= b[1] && cy < b[3])
+    };
+    let mut blank = vec![false; w.saturating_mul(h)];
+    for r in regions {
+        // Every pixel the region touches: [floor(x1), ceil(x2)) clamped to the image.
+        let span = |lo: f32, hi: f32, side: usize| {
+            let clamp = |v: f32| v.max(0.0).min(side as f32) as usize;
+            (clamp(lo.floor()), clamp(hi.ceil()))
+        };
+        let (x0, x1) = span(r[0], r[2], w);
+        let (y0, y1) = span(r[1], r[3], h);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                if !in_basin(x, y) {
+                    blank[y * w + x] = true;
+                }
+            }
+        }
+    }
+    for (plane, fill) in sample.planes.planes_mut() {
+        for (v, &b) in plane.iter_mut().zip(&blank) {
+            if b {
+                *v = fill;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -122,5 +167,46 @@ mod tests {
             .for_model(InputKind::Rgb, ColormapSpec::Auto)
             .expect_err("phase tiles cannot feed a picture model");
         assert!(e.to_string().contains("rgb"), "{e}");
+    }
+
+    #[test]
+    fn blanking_fills_what_a_region_touches_but_spares_basins() {
+        let ramp: Vec<f32> = (0..16).map(|i| i as f32).collect();
+        let mut s = Sample {
+            width: 4,
+            height: 4,
+            planes: Planes::Rgb([ramp.clone(), ramp.clone(), ramp.clone()]),
+            boxes: vec![[2.0, 2.0, 4.0, 4.0]],
+        };
+        // Touches columns and rows 0..3 (ceil 2.2 = 3); pixel (2, 2) has its centre in the basin.
+        blank_regions(&mut s, &[[0.5, 0.0, 2.2, 2.2]]);
+        let g = input::planes::RGB_FILL;
+        #[rustfmt::skip]
+        let want = vec![
+            g, g, g, 3.0,
+            g, g, g, 7.0,
+            g, g, 10.0, 11.0,
+            12.0, 13.0, 14.0, 15.0,
+        ];
+        let Planes::Rgb(ch) = &s.planes else {
+            panic!("still a picture");
+        };
+        assert!(ch.iter().all(|c| *c == want), "{ch:?}");
+        // Phase: no data and zero coherence.
+        let mut p = Sample {
+            width: 2,
+            height: 1,
+            planes: Planes::Phase {
+                phase: vec![0.5, 0.5],
+                coherence: Some(vec![0.9, 0.9]),
+            },
+            boxes: Vec::new(),
+        };
+        blank_regions(&mut p, &[[1.0, 0.0, 2.0, 1.0]]);
+        let Planes::Phase { phase, coherence } = &p.planes else {
+            panic!("still phase");
+        };
+        assert!(phase[0] == 0.5 && phase[1].is_nan());
+        assert_eq!(coherence.as_deref(), Some(&[0.9, 0.0][..]));
     }
 }

@@ -2,51 +2,16 @@
 //! names pairs: shards add up to one process, failures are recorded and skipped past,
 //! reruns skip what is complete and redo what is not.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-/// The binary, without the sharding environment a CI runner under Slurm or Kubernetes
-/// might pass on (a test sets what it needs after this).
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_yolo-basin"));
-    for k in [
-        "SLURM_ARRAY_TASK_ID",
-        "SLURM_ARRAY_TASK_COUNT",
-        "SLURM_ARRAY_TASK_MIN",
-        "JOB_COMPLETION_INDEX",
-        "JOB_COMPLETIONS",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd
-}
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{bin, output, run, scratch, synth_scene};
 
 /// The bundled model, by absolute path (tests run in the crate's folder).
 fn weights() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/light-yolo-basin-s.safetensors")
-}
-
-/// A fresh scratch folder per test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("yolo-basin-batch-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
-}
-
-fn output(cmd: &mut Command) -> Output {
-    cmd.output().expect("the binary runs")
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = output(cmd);
-    assert!(
-        out.status.success(),
-        "command failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// `n` scenes of one simulated area (the same seed: the same mines), pairs of growing span
@@ -62,18 +27,7 @@ fn scenes(dir: &Path, n: usize) -> Vec<PathBuf> {
         .take(n)
         .map(|&(first, second, span)| {
             let out = dir.join(format!("synth-{span}"));
-            run(bin()
-                .args([
-                    "synth",
-                    "--tiles",
-                    "0",
-                    "--scenes",
-                    "1",
-                    "--scene-size",
-                    "512",
-                ])
-                .args(["--seed", "7", "--span-days", &span.to_string(), "--out"])
-                .arg(&out));
+            synth_scene(&out, 512, 7, &["--span-days", &span.to_string()]);
             let scene = dir.join(format!("{first}_{second}.geo.diff_pha.tif"));
             std::fs::rename(out.join("scenes/scene_0.tif"), &scene).expect("move scene");
             scene

@@ -1,42 +1,12 @@
 //! The `yolo-basin` binary driven end to end on small simulated data.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
 
 use serde_json::{Value, json};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_yolo-basin"))
-}
-
-/// A fresh scratch folder per test (removed first if a previous run left it).
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("yolo-basin-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "command failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn fail(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("the binary runs");
-    assert!(!out.status.success(), "command should have failed");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn read_json(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).expect("json file")).expect("valid json")
-}
+use common::{TINY_TRAINING, bin, fail, read_json, refused, run, scratch, stat, synth_scene};
 
 /// Ground-truth boxes of a COCO data set as results, each moved by `shift` pixels.
 fn gt_as_results(gt: &Value, shift: f64) -> Value {
@@ -67,16 +37,6 @@ fn eval_report(gt: &Path, dets: &Path, report: &Path) -> Value {
         .arg("--out")
         .arg(report));
     read_json(report)
-}
-
-fn stat(report: &Value, name: &str) -> f64 {
-    report["stats"]
-        .as_array()
-        .expect("stats")
-        .iter()
-        .find(|s| s["name"] == name)
-        .and_then(|s| s["value"].as_f64())
-        .expect("stat present")
 }
 
 #[test]
@@ -269,20 +229,7 @@ fn score_used(stdout: &str) -> f64 {
 fn eval_of_a_scene_counts_false_alarms_per_area() {
     let dir = scratch("eval-scene");
     let sim = dir.join("sim");
-    run(bin()
-        .args([
-            "synth",
-            "--tiles",
-            "0",
-            "--scenes",
-            "1",
-            "--scene-size",
-            "900",
-            "--seed",
-            "5",
-            "--out",
-        ])
-        .arg(&sim));
+    synth_scene(&sim, 900, 5, &[]);
     let truth_path = sim.join("scenes/scene_0.geojson");
     let truth = read_json(&truth_path);
     let mut dets: Vec<Value> = truth["features"]
@@ -492,18 +439,8 @@ fn train_a_phase_model_on_labelimg_pictures() {
         .arg(&data)
         .arg("--out")
         .arg(&runs)
-        .args(["--input", "phase", "--colormap", "auto", "--scale", "n"])
-        .args([
-            "--tile",
-            "64",
-            "--batch",
-            "2",
-            "--max-iter",
-            "2",
-            "--eval-every",
-            "0",
-        ])
-        .arg("--no-progress"));
+        .args(["--input", "phase", "--colormap", "auto"])
+        .args(TINY_TRAINING));
     let weights = runs.join("last.safetensors");
     let config = read_json(&runs.join("config.json"));
     assert_eq!(config["model"]["input"], "phase", "{}", config["model"]);
@@ -664,19 +601,6 @@ fn detect_and_predict_on_a_picture_match_the_phase_raster() {
 /// encoding re-referenced the phase, the turned jet picture gave 0.82 / 0.11.
 const PICTURE_MIN_IOU: f64 = 0.95;
 const PICTURE_MAX_SCORE_CHANGE: f64 = 0.02;
-
-/// An error, not a panic (exit status 101) nor an abort: the message is in stderr.
-fn refused(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("the binary runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !out.status.success() && out.status.code().is_some_and(|c| c != 101),
-        "expected a clean refusal, got {:?}: {stderr}",
-        out.status
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
 
 /// `detect --goldstein 2` once panicked inside the filter; strengths and window sides are
 /// now refused with their ranges before any work starts.

@@ -9,6 +9,8 @@
 //! example's own (`args_override_self`). An example that names a file the kit does not make
 //! fails here, so the examples stay runnable.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,12 +18,10 @@ use std::process::Command;
 use raster::products::{Product, write_product};
 use raster::{GeoInfo, GeoTransform};
 
+use common::{bin, exe};
+
 const PAIR: &str = "20201230_20210111";
 const HYP3: &str = "S1AA_20201230T101010_20210111T101010_VVP012_INT80_G_ueF_1A2B";
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_yolo-basin"))
-}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -29,7 +29,7 @@ fn repo() -> PathBuf {
 
 /// The help text of `path` (e.g. `["raster", "info"]`).
 fn help(path: &[String]) -> String {
-    let out = Command::new(bin())
+    let out = bin()
         .args(path)
         .arg("--help")
         .output()
@@ -182,7 +182,7 @@ fn scaled_down(example: &str) -> &'static str {
 /// A small simulated scene written as the products the examples name.
 fn make_kit(dir: &Path) {
     let sim = dir.join("kit-sim");
-    let out = Command::new(bin())
+    let out = bin()
         .args([
             "synth",
             "--tiles",
@@ -336,7 +336,7 @@ fn readme_and_help_examples_run() {
     let dir = std::env::temp_dir().join(format!("yolo-basin-examples-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("kit-bin")).expect("scratch");
-    std::os::unix::fs::symlink(bin(), dir.join("kit-bin/yolo-basin")).expect("link binary");
+    std::os::unix::fs::symlink(exe(), dir.join("kit-bin/yolo-basin")).expect("link binary");
     make_kit(&dir);
     let mut seen = BTreeSet::new();
     let mut failures = Vec::new();

@@ -1,54 +1,19 @@
 //! `detect`'s extras end to end on a small simulated scene: the quicklook picture
 //! (`--quicklook-size`) and per-basin deformation (`--unwrapped`, `--pixel-size`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_yolo-basin"))
-}
-
-/// A fresh scratch folder per test (removed first if a previous run left it).
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("yolo-basin-extras-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "command failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn read_json(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).expect("json file")).expect("valid json")
-}
+use common::{bin, read_json, run, scratch, synth_scene};
 
 /// Scene 0 of seed 5 at 600 × 600 px (four basins, two of them whole and clear enough
 /// for the bundled model): its folder `<dir>/sim/scenes`.
 fn simulate(dir: &Path) -> PathBuf {
     let sim = dir.join("sim");
-    run(bin()
-        .args([
-            "synth",
-            "--tiles",
-            "0",
-            "--scenes",
-            "1",
-            "--scene-size",
-            "600",
-        ])
-        .args(["--seed", "5", "--out"])
-        .arg(&sim));
+    synth_scene(&sim, 600, 5, &[]);
     sim.join("scenes")
 }
 

@@ -6,33 +6,13 @@
 //! with Debian's `gdal-bin`, which CI installs; where they are missing the test fails under
 //! CI (env `CI` set) and is skipped otherwise, saying so.
 
+mod common;
+
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-use serde_json::Value;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_yolo-basin"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("yolo-basin-gis-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("the command runs");
-    assert!(
-        out.status.success(),
-        "command failed: {cmd:?}\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::{bin, read_json, run, scratch, synth_scene};
 
 /// True when GDAL's tools are here; otherwise fails under CI and tells why elsewhere.
 fn gdal_present() -> bool {
@@ -128,10 +108,6 @@ fn feature_count(report: &str) -> usize {
         .unwrap_or_else(|| panic!("a feature count in {report}"))
 }
 
-fn read_json(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).expect("json file")).expect("valid json")
-}
-
 /// WGS84 lon/lat points to UTM 50N through GDAL/PROJ (independent of our proj4rs).
 fn lonlat_to_utm50(points: &[[f64; 2]]) -> Vec<[f64; 2]> {
     let mut child = Command::new("gdaltransform")
@@ -205,18 +181,7 @@ fn geopackage_and_geojson_read_back_by_gdal() {
     }
     let dir = scratch("layers");
     let sim = dir.join("sim");
-    run(bin()
-        .args([
-            "synth",
-            "--tiles",
-            "0",
-            "--scenes",
-            "1",
-            "--scene-size",
-            "900",
-        ])
-        .args(["--seed", "5", "--out"])
-        .arg(&sim));
+    synth_scene(&sim, 900, 5, &[]);
     let scene = sim.join("scenes/scene_0.tif");
     let raster = raster::read_geotiff(&scene).expect("the simulated scene");
     let geo = raster.geo.expect("synth scenes are georeferenced");

@@ -2,47 +2,16 @@
 //! crate's fixtures), bands chosen by number or name or refused with their list, and HyP3's
 //! vertical displacement with and without an incidence angle.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_yolo-basin"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("yolo-basin-inputs-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
-}
+use common::{bin, refused, run, scratch};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../raster/tests/data/raw")
         .join(rel)
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "command failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// A clean refusal (not a panic): its message.
-fn refused(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("the binary runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !out.status.success() && out.status.code().is_some_and(|c| c != 101),
-        "expected a clean refusal, got {:?}: {stderr}",
-        out.status
-    );
-    stderr
 }
 
 #[test]

@@ -1,49 +1,17 @@
 //! Users' label layouts end to end: an Ultralytics data.yaml for `train` and `eval`, class
 //! names (other classes left out, a missing basin class refused), COCO crowd boxes in `eval`.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_yolo-basin"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "command failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn fail(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("the binary runs");
-    assert!(!out.status.success(), "command should have failed");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn read_json(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).expect("json file")).expect("valid json")
-}
+use common::{TINY_TRAINING, bin, fail, read_json, run, stat};
 
 fn write(p: &Path, text: &str) {
     std::fs::create_dir_all(p.parent().expect("parent")).expect("folder");
     std::fs::write(p, text).expect("write");
-}
-
-fn stat(report: &Value, name: &str) -> f64 {
-    report["stats"]
-        .as_array()
-        .expect("stats")
-        .iter()
-        .find(|s| s["name"] == name)
-        .and_then(|s| s["value"].as_f64())
-        .expect("stat present")
 }
 
 /// A wrapped-phase bowl centred in a 64×64 tile (what a basin looks like to the model).
@@ -95,17 +63,7 @@ fn train_and_eval_on_an_ultralytics_data_yaml() {
         .arg(root.join("data.yaml"))
         .arg("--out")
         .arg(dir.path().join("run"))
-        .args([
-            "--scale",
-            "n",
-            "--tile",
-            "64",
-            "--batch",
-            "2",
-            "--max-iter",
-            "2",
-        ])
-        .args(["--eval-every", "0", "--no-progress"]));
+        .args(TINY_TRAINING));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("train: ignored 3 boxes of class building"),

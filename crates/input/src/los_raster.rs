@@ -202,15 +202,7 @@ impl LosWindows for LosRaster {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reading(kind: Kind) -> PhaseReading {
-        PhaseReading {
-            kind,
-            band: 1,
-            nodata: None,
-            wavelength: insar::S1_WAVELENGTH,
-        }
-    }
+    use crate::phase::tests::reading;
 
     const RECT: PixelRect = PixelRect {
         x0: 3,

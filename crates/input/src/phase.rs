@@ -131,11 +131,12 @@ fn float_to_phase(kind: Kind, wavelength: f64) -> impl Fn(f32) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use raster::Complex32;
 
-    fn reading(kind: Kind) -> PhaseReading {
+    /// Band 1, the raster's own no-data, Sentinel-1's wavelength (also the LOS rasters' tests).
+    pub(crate) fn reading(kind: Kind) -> PhaseReading {
         PhaseReading {
             kind,
             band: 1,

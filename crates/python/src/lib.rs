@@ -63,7 +63,7 @@ fn detect_file(scene: &Path, args: &DetectArgs, out_dir: Option<&Path>) -> anyho
     }
     let (model, score, _) = detect::load_for_scenes(&weights(args), args)?;
     let run = detect::detect_tiles_of(scene, args, &model, false)?;
-    let mut basins = detect::stitched_basins(&run, score, args);
+    let mut basins = detect::stitched_basins(&run, &model, score, args);
     cli::cmd::extras::add_deformation(
         scene,
         &args.input_spec(),
@@ -181,7 +181,7 @@ fn detect_rows(
 ) -> anyhow::Result<String> {
     let (model, score, _) = detect::load_for_scenes(&weights(args), args)?;
     let run = detect::detect_source(source, InputKind::Phase, geo, what, args, &model, false)?;
-    let basins = detect::stitched_basins(&run, score, args);
+    let basins = detect::stitched_basins(&run, &model, score, args);
     finish(&basins, &run, name, args, out_dir)
 }
 

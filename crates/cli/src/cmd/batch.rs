@@ -19,11 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use detect_core::output::Basin;
-use detect_core::tiling::stitch_at;
 use indicatif::{ProgressBar, ProgressStyle};
-use input::defaults;
-use input::picture::{COLORMAP_HELP, ColormapSpec};
 use serde_json::json;
 
 use super::detect::{self, LoadedModel};
@@ -79,54 +75,8 @@ pub struct Args {
     /// Search every scene again, even those with complete outputs.
     #[arg(long)]
     pub force: bool,
-    /// Model weights (default: the bundled Light YOLO-Basin-S).
-    #[arg(short, long)]
-    pub weights: Option<PathBuf>,
-    /// What the scenes' values are (as `detect --kind`): auto, wrapped, unwrapped, los,
-    /// complex, picture.
-    #[arg(long, default_value = "auto")]
-    pub kind: input::Kind,
-    /// For pictures and a model trained on phase: the colormap they were drawn with.
-    #[arg(long, default_value = "auto", long_help = COLORMAP_HELP)]
-    pub colormap: ColormapSpec,
-    /// Radar wavelength in metres, to turn LOS displacement into phase (Sentinel-1 C band).
-    #[arg(long, default_value_t = insar::S1_WAVELENGTH)]
-    pub wavelength: f64,
-    /// Overlap of neighbouring tiles in pixels (as `detect --overlap`).
-    #[arg(long, default_value_t = defaults::TILE_OVERLAP)]
-    pub overlap: usize,
-    /// Keep detections scoring at least this (default: the weights' calibrated threshold,
-    /// else 0.25).
-    #[arg(long)]
-    pub score: Option<f64>,
-    /// NMS IoU threshold, within tiles and across them.
-    #[arg(long, default_value_t = defaults::NMS_IOU)]
-    pub iou: f64,
-    /// Largest window side in pixels (as `detect --window`; 0: the model's own tiles).
-    #[arg(long, default_value_t = defaults::WINDOW)]
-    pub window: usize,
-    /// Tiles per forward pass, 1–256.
-    #[arg(long, default_value_t = 4, value_parser = super::batch_size(256))]
-    pub batch: usize,
-    /// Goldstein-filter each tile with strength α in [0, 1] first; 0 = off.
-    #[arg(long, default_value_t = 0.0, value_parser = super::unit_interval)]
-    pub goldstein: f32,
-    /// Width of GAMMA raw rasters that have no `.par` beside them.
-    #[arg(long)]
-    pub width: Option<usize>,
-    /// The band holding the values, by number (from 1) or name; default: the only band, or
-    /// the one the format's convention names.
-    #[arg(long, value_name = "N|NAME")]
-    pub band: Option<raster::BandChoice>,
-    /// Incidence angle in degrees, to read vertical displacement as line-of-sight.
-    #[arg(long, value_name = "DEG")]
-    pub incidence: Option<f64>,
-    /// A no-data value overriding the one the files declare.
-    #[arg(long)]
-    pub nodata: Option<f64>,
-    /// `cpu` (default), or `cuda` / `wgpu` when built with those features.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub options: detect::SceneOptions,
 }
 
 /// The least time between two rewrites of the manifest.
@@ -292,6 +242,7 @@ struct Searcher {
 impl Searcher {
     fn new(args: &Args) -> Result<Self> {
         let weights = args
+            .options
             .weights
             .clone()
             .unwrap_or_else(|| detect::bundled(detect::DEFAULT_WEIGHTS));
@@ -304,7 +255,7 @@ impl Searcher {
         }
         let header = model::weights::read_header(&weights)
             .with_context(|| format!("reading the header of weights {}", weights.display()))?;
-        let (score, _) = detect::score_threshold(args.score, &header);
+        let (score, _) = detect::score_threshold(args.options.score, &header);
         let made_with = MadeWith {
             weights: weights.clone(),
             weights_digest: record::digest(&weights)?,
@@ -359,11 +310,7 @@ impl Searcher {
         record::remove(dir)?;
         let model = loaded(&mut self.model, &self.weights, &self.detect, self.score)?;
         let run = detect::detect_tiles_of(scene, &self.detect, model, false)?;
-        let stitch = detect::stitch_params(&self.detect);
-        let basins: Vec<Basin> = stitch_at(&run.plan, &run.tiles, self.score, &stitch)
-            .into_iter()
-            .map(|d| Basin::sized(d, run.geo.as_ref()))
-            .collect();
+        let basins = detect::stitched_basins(&run, model, self.score, &self.detect);
         let written = detect::write_outputs(dir, scene, &basins, run.geo.as_ref())?;
         let rec = Record {
             format: record::FORMAT.into(),
@@ -402,24 +349,11 @@ fn loaded<'m>(
     model.as_ref().context("model not loaded")
 }
 
-/// detect's options from batch's (the same names and meanings).
+/// detect's options from batch's (the same options, the weights resolved).
 fn detect_args(a: &Args, weights: &Path) -> detect::Args {
     let mut d = detect::default_args();
-    d.weights = Some(weights.to_path_buf());
-    d.kind = a.kind;
-    d.colormap = a.colormap.clone();
-    d.wavelength = a.wavelength;
-    d.overlap = a.overlap;
-    d.score = a.score;
-    d.iou = a.iou;
-    d.window = a.window;
-    d.batch = a.batch;
-    d.goldstein = a.goldstein;
-    d.width = a.width;
-    d.band = a.band.clone();
-    d.incidence = a.incidence;
-    d.nodata = a.nodata;
-    d.device = a.device.clone();
+    d.options = a.options.clone();
+    d.options.weights = Some(weights.to_path_buf());
     d
 }
 
@@ -508,5 +442,61 @@ mod tests {
         let other = options_of(&detect_args(&parse(&["--overlap", "64"]), w), 0.35);
         assert_ne!(base, other);
         assert_ne!(base, options_of(&detect_args(&parse(&[]), w), 0.5));
+    }
+
+    #[test]
+    fn batch_gives_detect_the_options_detect_would_parse() {
+        #[derive(clap::Parser)]
+        struct Batch {
+            #[command(flatten)]
+            args: Args,
+        }
+        #[derive(clap::Parser)]
+        struct Detect {
+            #[command(flatten)]
+            args: detect::Args,
+        }
+        let flags = [
+            "--kind",
+            "los",
+            "--colormap",
+            "jet",
+            "--wavelength",
+            "0.24",
+            "--overlap",
+            "64",
+            "--score",
+            "0.4",
+            "--iou",
+            "0.3",
+            "--window",
+            "0",
+            "--batch",
+            "8",
+            "--goldstein",
+            "0.5",
+            "--width",
+            "300",
+            "--band",
+            "2",
+            "--incidence",
+            "39.5",
+            "--nodata=-9999",
+        ];
+        let w = Path::new("m.safetensors");
+        let batch =
+            <Batch as clap::Parser>::parse_from(["batch", "-o", "out"].iter().chain(&flags));
+        let detect = <Detect as clap::Parser>::parse_from(
+            ["detect", "-w", "m.safetensors"].iter().chain(&flags),
+        );
+        let from_batch = detect_args(&batch.args, w);
+        assert_eq!(options_of(&from_batch, 0.4), options_of(&detect.args, 0.4));
+        assert_eq!(from_batch.weights.as_deref(), Some(w));
+        assert_eq!((from_batch.batch, from_batch.device.as_str()), (8, "cpu"));
+        // Not the defaults: every flag reached detect's options.
+        assert_ne!(
+            options_of(&from_batch, 0.4),
+            options_of(&detect::default_args(), 0.4)
+        );
     }
 }

@@ -59,12 +59,54 @@ pub const DEFAULT_SCENE: &str = "data/demo/demo-scene.tif";
 pub struct Args {
     /// The scene to search (default: the bundled demo scene).
     pub scene: Option<PathBuf>,
-    /// Model weights (default: the bundled Light YOLO-Basin-S).
-    #[arg(short, long)]
-    pub weights: Option<PathBuf>,
+    #[command(flatten)]
+    pub options: SceneOptions,
     /// A coherence raster of the same size (used as the third input channel; 1 where absent).
     #[arg(long)]
     pub coherence: Option<PathBuf>,
+    /// Where to write the outputs (created if missing). Outputs of the same names there are
+    /// replaced, each written whole (temporary file, then rename).
+    #[arg(short, long, default_value = "out")]
+    pub out_dir: PathBuf,
+    /// Use the plain-burn inference path instead of the fast folded kernels (for checking).
+    #[arg(long)]
+    pub reference: bool,
+    /// Write where the time went (reading, encoding, network, stitching, writing) as JSON
+    /// here (what `bench scan` reads).
+    #[arg(long, value_name = "FILE")]
+    pub timings: Option<PathBuf>,
+    /// Longest side in pixels of the quicklook picture `<scene>.basins.png`: the scene's
+    /// wrapped phase reduced by whole-pixel complex multilook (phasors averaged, so fringes
+    /// stay where they are), no-data grey, every box with its score, a scale bar and a
+    /// legend. 0: no quicklook.
+    #[arg(long, default_value_t = super::extras::QUICKLOOK_SIZE,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+              .range(0..=detect_core::quicklook::MAX_SIDE as u64))]
+    pub quicklook_size: usize,
+    /// An unwrapped-phase raster (radians) on the scene's grid, or LOS displacement in metres
+    /// when its file name says so (`los`, `disp…`): each basin gets `peak_los_mm`,
+    /// `mean_los_mm` and `volume_m3` relative to the median of a ring around its box (LOS
+    /// positive towards the satellite: subsidence is negative). An unwrapped or LOS scene
+    /// is measured without it.
+    #[arg(long, value_name = "FILE")]
+    pub unwrapped: Option<PathBuf>,
+    /// Ground size of a pixel in metres, `20` or `DXxDY` (along a row, a column), for basin
+    /// volumes on a scene without georeferencing in a known CRS (radar geometry).
+    #[arg(long, value_name = "METRES", value_parser = super::extras::parse_pixel_size)]
+    pub pixel_size: Option<(f64, f64)>,
+    /// Write the GeoJSON in the scene's own CRS (with the 2008 `crs` member GDAL and QGIS
+    /// read) instead of RFC 7946 WGS84 longitude/latitude.
+    #[arg(long)]
+    pub geojson_native: bool,
+}
+
+/// How a scene is read and searched: the options `detect` and `batch` share, declared once
+/// so both commands take the same flags with the same defaults and help.
+#[derive(clap::Args, Clone)]
+pub struct SceneOptions {
+    /// Model weights (default: the bundled Light YOLO-Basin-S).
+    #[arg(short, long)]
+    pub weights: Option<PathBuf>,
     /// What the scene's values are: wrapped phase (rad), unwrapped phase (rad), LOS
     /// displacement (m), a complex interferogram or a picture. `auto` decides from the data
     /// type and the file's name, never its folders (a word starting `unw` → unwrapped;
@@ -77,10 +119,6 @@ pub struct Args {
     /// Radar wavelength in metres, to turn LOS displacement into phase (Sentinel-1 C band).
     #[arg(long, default_value_t = insar::S1_WAVELENGTH)]
     pub wavelength: f64,
-    /// Where to write the outputs (created if missing). Outputs of the same names there are
-    /// replaced, each written whole (temporary file, then rename).
-    #[arg(short, long, default_value = "out")]
-    pub out_dir: PathBuf,
     /// Overlap of neighbouring tiles in pixels: at least the largest basin you expect, so
     /// every basin lies whole in some tile. 0 cuts without overlap as the paper did.
     #[arg(long, default_value_t = defaults::TILE_OVERLAP)]
@@ -127,36 +165,22 @@ pub struct Args {
     /// `cpu` (default), or `cuda` / `wgpu` when built with those features.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Use the plain-burn inference path instead of the fast folded kernels (for checking).
-    #[arg(long)]
-    pub reference: bool,
-    /// Write where the time went (reading, encoding, network, stitching, writing) as JSON
-    /// here (what `bench scan` reads).
-    #[arg(long, value_name = "FILE")]
-    pub timings: Option<PathBuf>,
-    /// Longest side in pixels of the quicklook picture `<scene>.basins.png`: the scene's
-    /// wrapped phase reduced by whole-pixel complex multilook (phasors averaged, so fringes
-    /// stay where they are), no-data grey, every box with its score, a scale bar and a
-    /// legend. 0: no quicklook.
-    #[arg(long, default_value_t = super::extras::QUICKLOOK_SIZE,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
-              .range(0..=detect_core::quicklook::MAX_SIDE as u64))]
-    pub quicklook_size: usize,
-    /// An unwrapped-phase raster (radians) on the scene's grid, or LOS displacement in metres
-    /// when its file name says so (`los`, `disp…`): each basin gets `peak_los_mm`,
-    /// `mean_los_mm` and `volume_m3` relative to the median of a ring around its box (LOS
-    /// positive towards the satellite: subsidence is negative). An unwrapped or LOS scene
-    /// is measured without it.
-    #[arg(long, value_name = "FILE")]
-    pub unwrapped: Option<PathBuf>,
-    /// Ground size of a pixel in metres, `20` or `DXxDY` (along a row, a column), for basin
-    /// volumes on a scene without georeferencing in a known CRS (radar geometry).
-    #[arg(long, value_name = "METRES", value_parser = super::extras::parse_pixel_size)]
-    pub pixel_size: Option<(f64, f64)>,
-    /// Write the GeoJSON in the scene's own CRS (with the 2008 `crs` member GDAL and QGIS
-    /// read) instead of RFC 7946 WGS84 longitude/latitude.
-    #[arg(long)]
-    pub geojson_native: bool,
+}
+
+// `Args` is its scene options plus the scene and the outputs: callers (benchmarks,
+// calibration, the Python module) read and set the options as fields of `Args`.
+impl std::ops::Deref for Args {
+    type Target = SceneOptions;
+
+    fn deref(&self) -> &SceneOptions {
+        &self.options
+    }
+}
+
+impl std::ops::DerefMut for Args {
+    fn deref_mut(&mut self) -> &mut SceneOptions {
+        &mut self.options
+    }
 }
 
 /// `--kind`: the input crate's kinds by name, listed in `--help`.
@@ -247,7 +271,7 @@ pub fn run(args: Args) -> Result<()> {
     let (model, score, why) = load_for_scenes(&weights, &args)?;
     let run = detect_tiles_of(&scene, &args, &model, true)?;
     let t0 = Instant::now();
-    let mut basins = stitched_basins(&run, score, &args);
+    let mut basins = stitched_basins(&run, &model, score, &args);
     let t1 = Instant::now();
     if let Some(s) = super::extras::add_deformation(
         &scene,
@@ -331,9 +355,19 @@ pub fn load_for_scenes(weights: &Path, args: &Args) -> Result<(LoadedModel, f64,
 }
 
 /// The scene's basins scoring at least `score`, its tiles' boxes stitched, each sized on
-/// the ground where the scene's CRS is known.
-pub fn stitched_basins(run: &SceneTiles, score: f64, args: &Args) -> Vec<Basin> {
-    stitch_at(&run.plan, &run.tiles, score, &stitch_params(args))
+/// the ground where the scene's CRS is known. Boxes join bowls from the model's own
+/// operating point (its calibrated threshold), whatever `score` is, as calibration measured.
+pub fn stitched_basins(
+    run: &SceneTiles,
+    model: &LoadedModel,
+    score: f64,
+    args: &Args,
+) -> Vec<Basin> {
+    let params = StitchParams {
+        bowl_from: score_threshold(None, &model.header).0,
+        ..stitch_params(args)
+    };
+    stitch_at(&run.plan, &run.tiles, score, &params)
         .iter()
         .map(|&d| Basin::sized(d, run.geo.as_ref()))
         .collect()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use detect_core::eval::scene::{SceneDetection, SceneReport, SceneTruth, ScenesReport};
-use detect_core::tiling::stitch_at;
+use detect_core::tiling::{StitchParams, stitch_at};
 use synth::{Conditions, OrbitChoice, SynthConfig, Weather};
 
 use super::detect::{self, LoadedModel, SceneTiles};
@@ -142,18 +142,27 @@ pub struct ScoredScene {
 impl ScoredScene {
     /// What `detect` returns at `score`.
     pub fn detections_at(&self, score: f64, args: &detect::Args) -> Vec<SceneDetection> {
-        stitch_at(
-            &self.run.plan,
-            &self.run.tiles,
-            score,
-            &detect::stitch_params(args),
-        )
-        .into_iter()
-        .map(|d| SceneDetection {
-            bbox: d.bbox,
-            score: d.score,
-        })
-        .collect()
+        self.detections_down_to(score, score, args)
+    }
+
+    /// The boxes down to `score`, merged into bowls as at the operating point `point`.
+    pub fn detections_down_to(
+        &self,
+        score: f64,
+        point: f64,
+        args: &detect::Args,
+    ) -> Vec<SceneDetection> {
+        let params = StitchParams {
+            bowl_from: point,
+            ..detect::stitch_params(args)
+        };
+        stitch_at(&self.run.plan, &self.run.tiles, score, &params)
+            .into_iter()
+            .map(|d| SceneDetection {
+                bbox: d.bbox,
+                score: d.score,
+            })
+            .collect()
     }
 }
 
@@ -204,7 +213,17 @@ pub fn report_at(
             .collect()
     };
     let mut r = detect_core::eval::scene::evaluate_scenes(&at(score), score)?;
-    let low = detect_core::eval::scene::evaluate_scenes(&at(LOW_SCORE), LOW_SCORE)?;
+    // AP ranks every box down to LOW_SCORE, with bowls as at the operating point.
+    let ranked: Vec<_> = scenes
+        .iter()
+        .map(|s| {
+            (
+                s.truth.clone(),
+                s.detections_down_to(LOW_SCORE, score, args),
+            )
+        })
+        .collect();
+    let low = detect_core::eval::scene::evaluate_scenes(&ranked, LOW_SCORE)?;
     let copy_ap = |to: &mut SceneReport, from: &SceneReport| {
         to.ap50 = from.ap50;
         to.map = from.map;

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::frame::{Frame, RING_TOLERANCE_PX};
 use super::measure::{Measures, measure};
-use super::{Basin, MEASURE_KEYS, OutputError};
+use super::{Basin, MEASURE_KEYS, OutputError, measure_values, write_whole};
 
 /// The `crs` member GDAL reads as an undefined Cartesian CRS: the same CRS it reads from a
 /// GeoPackage's srs_id −1, so both layers open alike.
@@ -93,10 +93,7 @@ fn feature(
     props.insert("score".into(), json!(b.det.score));
     props.insert("pixel_box".into(), json!([bb.x1, bb.y1, bb.x2, bb.y2]));
     props.insert("centroid".into(), json!(centroid));
-    let [w, h, a] = m.map_or([None; 3], |m| {
-        [Some(m.width_m), Some(m.height_m), Some(m.area_m2)]
-    });
-    for (k, v) in MEASURE_KEYS.iter().zip([w, h, a]) {
+    for (k, v) in MEASURE_KEYS.iter().zip(measure_values(m)) {
         props.insert((*k).into(), json!(v));
     }
     for (k, v) in b
@@ -128,31 +125,15 @@ pub fn write_geojson(
                 cause,
             }
         })?;
-    raster::atomic::write(path, text).map_err(|cause| OutputError::Io {
-        path: path.to_path_buf(),
-        cause,
-    })
+    write_whole(path, text)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{UTM, basin};
     use super::super::frame::signed_area;
     use super::*;
-    use crate::bbox::{BBox, Detection};
     use raster::{GeoInfo, GeoTransform};
-
-    fn basin(x1: f64, y1: f64, x2: f64, y2: f64, score: f64) -> Basin {
-        Basin::from(Detection {
-            bbox: BBox::new(x1, y1, x2, y2),
-            score,
-        })
-    }
-
-    const UTM: GeoInfo = GeoInfo {
-        transform: GeoTransform([500_000.0, 20.0, 0.0, 4_000_000.0, 0.0, -20.0]),
-        epsg: Some(32650),
-        pixel_is_point: false,
-    };
 
     #[test]
     fn rfc7946_by_default_native_with_crs_member_on_request() {

@@ -16,7 +16,7 @@ pub mod gpkg;
 pub mod measure;
 pub mod table;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use raster::GeoInfo;
 use serde_json::{Map, Value, json};
@@ -77,8 +77,8 @@ impl Basin {
     /// [`Basin::sized`] with the scene's frame read once.
     pub fn measured(det: Detection, frame: &Frame) -> Self {
         let mut b = Self::from(det);
-        if let Ok(Some(m)) = measure(&det.bbox, frame) {
-            for (k, v) in MEASURE_KEYS.iter().zip([m.width_m, m.height_m, m.area_m2]) {
+        if let Ok(m @ Some(_)) = measure(&det.bbox, frame) {
+            for (k, v) in MEASURE_KEYS.iter().zip(measure_values(m)) {
                 b.stats.insert((*k).into(), json!(v));
             }
         }
@@ -93,6 +93,22 @@ impl From<Detection> for Basin {
             stats: Map::new(),
         }
     }
+}
+
+/// A box's ground size in the order of [`MEASURE_KEYS`], each `None` where unknown: what
+/// every output lists under those names.
+fn measure_values(m: Option<Measures>) -> [Option<f64>; 3] {
+    m.map_or([None; 3], |m| {
+        [Some(m.width_m), Some(m.height_m), Some(m.area_m2)]
+    })
+}
+
+/// Writes `bytes` to `path` whole or not at all (temporary file, then rename).
+fn write_whole(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), OutputError> {
+    raster::atomic::write(path, bytes).map_err(|cause| OutputError::Io {
+        path: path.to_path_buf(),
+        cause,
+    })
 }
 
 /// The names of the statistics the basins carry besides their sizes, sorted, each once.
@@ -138,12 +154,15 @@ pub fn coco_results(basins: &[Basin], image_id: u64, category_id: u64) -> Vec<Co
         .collect()
 }
 
+/// What the output modules' tests build their cases from.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::bbox::BBox;
+pub(crate) mod fixtures {
+    use super::Basin;
+    use crate::bbox::{BBox, Detection};
+    use raster::{GeoInfo, GeoTransform};
 
-    fn basin(x1: f64, y1: f64, x2: f64, y2: f64, score: f64) -> Basin {
+    /// A basin of the pixel box (x1, y1)–(x2, y2), without sizes.
+    pub fn basin(x1: f64, y1: f64, x2: f64, y2: f64, score: f64) -> Basin {
         Basin::from(Detection {
             bbox: BBox::new(x1, y1, x2, y2),
             score,
@@ -151,11 +170,18 @@ mod tests {
     }
 
     /// UTM 50N, 20 m pixels, north up.
-    const UTM: GeoInfo = GeoInfo {
-        transform: raster::GeoTransform([500_000.0, 20.0, 0.0, 4_000_000.0, 0.0, -20.0]),
+    pub const UTM: GeoInfo = GeoInfo {
+        transform: GeoTransform([500_000.0, 20.0, 0.0, 4_000_000.0, 0.0, -20.0]),
         epsg: Some(32650),
         pixel_is_point: false,
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{UTM, basin};
+    use super::*;
+    use crate::bbox::BBox;
 
     #[test]
     fn ground_size_in_metres_wherever_the_crs_is_known() {

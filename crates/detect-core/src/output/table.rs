@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::frame::Frame;
 use super::measure::measure;
-use super::{Basin, MEASURE_KEYS, OutputError, stat_keys};
+use super::{Basin, MEASURE_KEYS, OutputError, measure_values, stat_keys, write_whole};
 
 /// The CSV text: `id,score,x1,y1,x2,y2,centroid_x,centroid_y,width_m,height_m,area_m2,crs`
 /// then the statistics (sorted by name; empty where a basin lacks one). `crs` names what
@@ -49,10 +49,7 @@ pub fn csv(basins: &[Basin], frame: &Frame) -> Result<String, OutputError> {
             c[0],
             c[1]
         );
-        let sizes = m.map_or([None; 3], |m| {
-            [Some(m.width_m), Some(m.height_m), Some(m.area_m2)]
-        });
-        for v in sizes {
+        for v in measure_values(m) {
             s.push(',');
             if let Some(v) = v {
                 let _ = write!(s, "{v}");
@@ -88,25 +85,15 @@ fn csv_field(t: &str) -> String {
 
 /// Writes [`csv`] to `path` (whole or not at all).
 pub fn write_csv(path: &Path, basins: &[Basin], frame: &Frame) -> Result<(), OutputError> {
-    raster::atomic::write(path, csv(basins, frame)?).map_err(|cause| OutputError::Io {
-        path: path.to_path_buf(),
-        cause,
-    })
+    write_whole(path, csv(basins, frame)?)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::basin;
     use super::*;
-    use crate::bbox::{BBox, Detection};
     use raster::{GeoInfo, GeoTransform};
     use serde_json::json;
-
-    fn basin(x1: f64, y1: f64, x2: f64, y2: f64, score: f64) -> Basin {
-        Basin::from(Detection {
-            bbox: BBox::new(x1, y1, x2, y2),
-            score,
-        })
-    }
 
     #[test]
     fn lists_all_stats_quotes_and_names_pixel_geometry() {

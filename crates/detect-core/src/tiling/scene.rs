@@ -51,10 +51,15 @@ pub fn stitch_at(
     if params.bowl_ios > 1.0 {
         return kept;
     }
-    merge_partial(&kept, params.bowl_ios)
+    let from = min_score.max(params.bowl_from);
+    let (strong, faint): (Vec<Detection>, Vec<Detection>) =
+        kept.into_iter().partition(|d| d.score >= from);
+    let mut out: Vec<Detection> = merge_partial(&strong, params.bowl_ios)
         .into_iter()
         .map(|m| m.det)
-        .collect()
+        .collect();
+    out.extend(faint);
+    out
 }
 
 /// Each tile's detections, in tile pixels, in the order the tiles were read.
@@ -274,6 +279,19 @@ mod tests {
         );
         let apart = StitchParams { bowl_ios: 1.5, ..p };
         assert_eq!(stitch_at(&plan, &found, 0.35, &apart).len(), 3);
+        // Down to 0.05 with the operating point at 0.35: the same bowl, the faint box as found.
+        let at_point = StitchParams {
+            bowl_from: 0.35,
+            ..p
+        };
+        assert_eq!(
+            stitch_at(&plan, &found, 0.05, &at_point),
+            vec![
+                d(100.0, 100.0, 240.0, 160.0, 0.7),
+                d(300.0, 10.0, 330.0, 40.0, 0.6),
+                d(90.0, 90.0, 300.0, 300.0, 0.1)
+            ]
+        );
     }
 
     #[test]

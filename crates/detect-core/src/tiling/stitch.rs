@@ -45,6 +45,11 @@ pub struct StitchParams {
     /// the bowl they form together; on the validation scenes merging at 0.3 raised F1 from
     /// 0.745 to 0.791 (docs/results.md). Above 1: never merge.
     pub bowl_ios: f64,
+    /// Only boxes scoring at least this (and the threshold asked for) join bowls: the model's
+    /// operating point. A list down to a low score (for AP, or a user's low `--score`) is then
+    /// the operating point's boxes plus the fainter ones as found, instead of faint boxes
+    /// chaining into large unions that no basin has.
+    pub bowl_from: f64,
 }
 
 impl Default for StitchParams {
@@ -55,6 +60,7 @@ impl Default for StitchParams {
             merge_thr: 0.5,
             nms_iou: 0.5,
             bowl_ios: 0.3,
+            bowl_from: 0.0,
         }
     }
 }

@@ -21,11 +21,12 @@ pub fn convert_to_geotiff(
     write: &WriteOptions,
     nodata: Option<f64>,
 ) -> Result<(usize, usize, usize), RasterError> {
-    convert_band_to_geotiff(input, read, None, output, write, nodata)
+    convert_band_to_geotiff(input, read, None, output, write, nodata, &mut |_, _| {})
 }
 
 /// [`convert_to_geotiff`] of one band (`band`, see [`crate::band::open_band`]), or of
-/// every band when `band` is `None`.
+/// every band when `band` is `None`; `progress(rows done, rows)` after each step (for a
+/// progress bar).
 pub fn convert_band_to_geotiff(
     input: &Path,
     read: &ReadOptions,
@@ -33,6 +34,7 @@ pub fn convert_band_to_geotiff(
     output: &Path,
     write: &WriteOptions,
     nodata: Option<f64>,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(usize, usize, usize), RasterError> {
     if same_file(input, output) {
         return Err(RasterError::argument(
@@ -60,11 +62,13 @@ pub fn convert_band_to_geotiff(
     let mut writer = GeoTiffWriter::create(output, spec, *write)?;
     writer.write_rows(&first.pixels)?;
     let mut y = first.height;
+    progress(y, h);
     while y < h {
         let n = ROWS_PER_STEP.min(h - y);
         let part: Raster = reader.read_rows(y, n)?;
         writer.write_rows(&part.pixels)?;
         y += n;
+        progress(y, h);
     }
     writer.finish()?;
     Ok((w, h, spec.bands))
@@ -190,6 +194,7 @@ mod tests {
         let out = dir.path().join("phase.tif");
         let choice = BandChoice::Name("phase".into());
         let opts = WriteOptions::default();
+        let mut steps = Vec::new();
         let dims = convert_band_to_geotiff(
             &data,
             &ReadOptions::default(),
@@ -197,8 +202,10 @@ mod tests {
             &out,
             &opts,
             None,
+            &mut |done, rows| steps.push((done, rows)),
         )
         .unwrap();
+        assert_eq!(steps, vec![(1, 1)], "one step of the one row");
         assert_eq!(dims, (2, 1, 1));
         assert_eq!(
             read_geotiff(&out).unwrap().pixels,

@@ -486,7 +486,11 @@ pub fn detect_source<S: RowSource>(
         let dets = predictor.predict(&x, tiles.len(), tile, tile)?;
         encode_secs += (t1 - t0).as_secs_f64();
         network_secs += t1.elapsed().as_secs_f64();
-        bar.inc(tiles.len() as u64);
+        // Tiles come in plan order, those without data skipped: the bar stands after the
+        // last one run, so skipped tiles count as passed.
+        if let Some(last) = tiles.last() {
+            bar.set_position((last.tile.row * plan.cols() + last.tile.col + 1) as u64);
+        }
         Ok(dets)
     };
     let tiles = detect_tiles(source, &plan, batch, detector)

@@ -173,12 +173,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             output.display()
         );
     }
-    match args.command {
+    // Each tool reads and computes in one go: a spinner says it is working.
+    let (what, name) = match &args.command {
+        Command::Filter(a) => ("Goldstein filter", a.input.display()),
+        Command::Multilook(a) => ("multilook", a.input.display()),
+        Command::Render(a) => ("render", a.input.display()),
+        Command::Invert(a) => ("invert", a.input.display()),
+    };
+    let spinner = spinner(format!("{what} of {name}"));
+    let result = match args.command {
         Command::Filter(a) => filter(a),
         Command::Multilook(a) => multilook(a),
         Command::Render(a) => render(a),
         Command::Invert(a) => invert(a),
-    }
+    };
+    spinner.finish_and_clear();
+    result
 }
 
 fn invert(a: InvertArgs) -> anyhow::Result<()> {
@@ -204,10 +214,8 @@ fn filter(a: FilterArgs) -> anyhow::Result<()> {
     params.validate().context("Goldstein parameters")?;
     let input = Interferogram::read(&a.input, &a.band)?;
     let (w, h) = (input.raster.width, input.raster.height);
-    let spinner = spinner(format!("Goldstein filter of {w}×{h} pixels"));
     let filtered = insar::try_goldstein(&input.data, w, h, &params)
         .with_context(|| format!("filtering {}", a.input.display()))?;
-    spinner.finish_and_clear();
     input.write_like(&a.output, w, h, &filtered, input.raster.geo.as_ref())
 }
 

@@ -187,6 +187,12 @@ fn convert(a: ConvertArgs) -> anyhow::Result<()> {
         bigtiff: a.bigtiff,
         predictor: a.predictor,
     };
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} converting [{bar:30}] {pos}/{len} rows eta {eta}",
+        )?
+        .progress_chars("=> "),
+    );
     let (w, h, bands) = raster::convert::convert_band_to_geotiff(
         &a.input,
         &a.gamma.options(),
@@ -194,8 +200,13 @@ fn convert(a: ConvertArgs) -> anyhow::Result<()> {
         &a.output,
         &write,
         a.nodata,
+        &mut |done, rows| {
+            bar.set_length(rows as u64);
+            bar.set_position(done as u64);
+        },
     )
     .with_context(|| format!("raster convert to {}", a.output.display()))?;
+    bar.finish_and_clear();
     println!("wrote {} ({w} × {h}, {bands} band(s))", a.output.display());
     Ok(())
 }

@@ -181,13 +181,7 @@ mod tests {
         // 103 × 70 at 4 looks: 26 × 18 blocks, the last column 3 wide, the last row 2 tall.
         let (w, h) = (103, 70);
         let data = ramp_phase(w, h);
-        let mut src = SliceSource {
-            width: w,
-            height: h,
-            bands: 1,
-            data: &data,
-            valid: None,
-        };
+        let mut src = SliceSource::one_band(w, h, &data, None);
         let ov = overview(&mut src, 26, Path::new("ramp.tif")).expect("overview");
         assert_eq!((ov.width, ov.height, ov.factor), (26, 18, 4));
         for by in 0..ov.height {
@@ -212,13 +206,7 @@ mod tests {
                 valid[y * w + x] = x == 4 && y == 1;
             }
         }
-        let mut src = SliceSource {
-            width: w,
-            height: h,
-            bands: 1,
-            data: &data,
-            valid: Some(&valid),
-        };
+        let mut src = SliceSource::one_band(w, h, &data, Some(&valid));
         let ov = overview(&mut src, 4, Path::new("holes.tif")).expect("overview");
         assert_eq!((ov.width, ov.height, ov.factor), (4, 3, 3));
         assert!(!ov.valid[0] && ov.phase[0].is_nan());

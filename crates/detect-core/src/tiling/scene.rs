@@ -185,13 +185,7 @@ mod tests {
                 valid[y * w + x] = false;
             }
         }
-        let mut src = SliceSource {
-            width: w,
-            height: h,
-            bands: 1,
-            data: &data,
-            valid: Some(&valid),
-        };
+        let mut src = SliceSource::one_band(w, h, &data, Some(&valid));
         for overlap in [0, 96] {
             let plan = TilePlan::new(w, h, 256, overlap).unwrap();
             let mut calls = 0;
@@ -297,13 +291,7 @@ mod tests {
     #[test]
     fn detector_errors_and_wrong_counts_are_reported() {
         let data = vec![0.0f32; 64 * 64];
-        let mut src = SliceSource {
-            width: 64,
-            height: 64,
-            bands: 1,
-            data: &data,
-            valid: None,
-        };
+        let mut src = SliceSource::one_band(64, 64, &data, None);
         let plan = TilePlan::new(64, 64, 32, 0).unwrap();
         let err = detect_scene(
             &mut src,

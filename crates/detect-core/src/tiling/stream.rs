@@ -163,6 +163,24 @@ pub struct SliceSource<'a> {
     pub valid: Option<&'a [bool]>,
 }
 
+impl<'a> SliceSource<'a> {
+    /// One band of `width` × `height` values; `valid` as for the field.
+    pub fn one_band(
+        width: usize,
+        height: usize,
+        data: &'a [f32],
+        valid: Option<&'a [bool]>,
+    ) -> Self {
+        Self {
+            width,
+            height,
+            bands: 1,
+            data,
+            valid,
+        }
+    }
+}
+
 impl RowSource for SliceSource<'_> {
     fn width(&self) -> usize {
         self.width

@@ -1,8 +1,42 @@
-//! Dense 2-D convolution (groups = 1) as im2col + GEMM with a fused bias + activation.
+//! Dense 2-D convolution (groups = 1) with a fused bias + activation, by the cheapest of
+//! three routes fixed when the layer is built:
+//!
+//! - 3×3, stride 1, padding 1 with at least [`WINOGRAD_MIN_CHANNELS`] channels in and out:
+//!   Winograd F(4×4, 3×3) (`crate::winograd`), 2.5–4.5× faster than im2col on the
+//!   network's layers.
+//! - 1×1, stride 1, no padding: the image already is the GEMM's right operand.
+//! - Anything else (the 6×6 stem, 3×3 stride 2): im2col + GEMM on blocks of output pixels
+//!   (as many as keep the block's `[c_in·k·k, pixels]` columns near `COLUMN_BUDGET`),
+//!   each block's columns built, multiplied and activated in one rayon task with reused
+//!   scratch, so no buffer grows with the image.
+//!
+//! [`Conv2d::forward_into_im2col`] keeps the plain whole-image im2col + GEMM as the baseline
+//! for tests and benchmarks.
 
-use crate::im2col::{Geometry, im2col};
-use crate::matmul::matmul_unchecked;
+use rayon::prelude::*;
+
+use crate::im2col::{Geometry, im2col, im2col_block};
+use crate::matmul::{Layer, OutPtr, Strided, gemm_bias_act_serial, matmul_unchecked};
+use crate::scratch::with_scratch;
+use crate::winograd::Winograd;
 use crate::{Activation, KernelError, Shape, Tensor};
+
+/// Fewest input and output channels that take the Winograd route. Measured by the
+/// `conv_speed` example it already runs 4→4 and 8→8 layers twice as fast as im2col; below
+/// that the transforms, not the multiplies, would dominate.
+pub const WINOGRAD_MIN_CHANNELS: usize = 4;
+/// Values of an im2col column block (1 MB): cache-sized, though on the stem and a
+/// stride-2 layer anything from 256 KB to 4 MB measured the same speed.
+const COLUMN_BUDGET: usize = 256 * 1024;
+/// Column blocks narrower than this waste the GEMM on packing; wider gain nothing.
+const MIN_BLOCK_COLS: usize = 64;
+const MAX_BLOCK_COLS: usize = 4096;
+/// Column blocks are a multiple of this, the rows of `gemm`'s f32 register block.
+const BLOCK_ALIGN: usize = 16;
+/// Tasks wanted per layer to keep a few cores balanced.
+const MIN_TASKS: usize = 8;
+/// Fewest weight rows per task when rows must be split too.
+const MIN_BLOCK_ROWS: usize = 32;
 
 /// Sizes of a square-kernel convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,6 +99,8 @@ pub struct Conv2d {
     weight: Vec<f32>,
     bias: Vec<f32>,
     act: Activation,
+    /// The weights transformed once for Winograd, on the layers that take that route.
+    winograd: Option<Winograd>,
 }
 
 impl Conv2d {
@@ -92,11 +128,13 @@ impl Conv2d {
                 got: bias.len(),
             });
         }
+        let winograd = takes_winograd(spec).then(|| Winograd::new(spec.c_in, spec.c_out, &weight));
         Ok(Self {
             spec,
             weight,
             bias,
             act,
+            winograd,
         })
     }
 
@@ -159,7 +197,8 @@ impl Conv2d {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor, KernelError> {
-        let mut out = Tensor::zeros(self.output_shape(x.shape())?);
+        // forward_into writes every value of its channels, here all of them.
+        let mut out = Tensor::for_overwrite(self.output_shape(x.shape())?);
         self.forward_into(x, &mut out, 0)?;
         Ok(out)
     }
@@ -167,10 +206,54 @@ impl Conv2d {
     /// Writes the output into channels `c0..c0 + c_out` of `out`, so that a following
     /// channel concatenation costs nothing.
     pub fn forward_into(&self, x: &Tensor, out: &mut Tensor, c0: usize) -> Result<(), KernelError> {
+        let g = self.checked_geometry(x, out, c0)?;
+        if let Some(winograd) = &self.winograd {
+            winograd.forward(x, out, c0, &self.bias, self.act);
+        } else if is_pointwise(&g) {
+            self.forward_pointwise(x, out, c0);
+        } else {
+            self.forward_blocked(x, out, c0, &g);
+        }
+        Ok(())
+    }
+
+    /// [`Conv2d::forward_into`] by the plain route whatever the layer: each image's whole
+    /// im2col matrix `[c_in·k·k, oh·ow]` built, then one GEMM. The baseline the faster
+    /// routes are tested and timed against; it allocates that matrix on every call.
+    pub fn forward_into_im2col(
+        &self,
+        x: &Tensor,
+        out: &mut Tensor,
+        c0: usize,
+    ) -> Result<(), KernelError> {
+        let g = self.checked_geometry(x, out, c0)?;
+        if is_pointwise(&g) {
+            self.forward_pointwise(x, out, c0);
+            return Ok(());
+        }
+        let (m, k, n) = (self.spec.c_out, g.c * g.k * g.k, g.oh * g.ow);
+        let mut col = vec![0.0; k * n];
+        let out_image = out.shape().image();
+        for b in 0..x.shape().n {
+            im2col(x.image(b), &g, &mut col);
+            let start = b * out_image + c0 * n;
+            let dst = &mut out.data_mut()[start..start + m * n];
+            matmul_unchecked(&self.weight, &col, dst, m, k, n, &self.bias, self.act);
+        }
+        Ok(())
+    }
+
+    /// Checks `x` and the destination, and returns the geometry of one image.
+    fn checked_geometry(
+        &self,
+        x: &Tensor,
+        out: &Tensor,
+        c0: usize,
+    ) -> Result<Geometry, KernelError> {
         let want = self.output_shape(x.shape())?;
         check_destination("conv2d", want, out.shape(), c0)?;
         let s = x.shape();
-        let g = Geometry {
+        Ok(Geometry {
             c: s.c,
             h: s.h,
             w: s.w,
@@ -179,24 +262,63 @@ impl Conv2d {
             pad: self.spec.padding,
             oh: want.h,
             ow: want.w,
-        };
-        let direct = g.k == 1 && g.stride == 1 && g.pad == 0;
-        let (m, k, n) = (self.spec.c_out, g.c * g.k * g.k, want.h * want.w);
-        let mut col = if direct { Vec::new() } else { vec![0.0; k * n] };
+        })
+    }
+
+    /// 1×1 stride 1: each image `[c_in, h·w]` is the GEMM's right operand as it stands.
+    fn forward_pointwise(&self, x: &Tensor, out: &mut Tensor, c0: usize) {
+        let s = x.shape();
+        let (m, k, n) = (self.spec.c_out, s.c, s.plane());
         let out_image = out.shape().image();
         for b in 0..s.n {
-            let image = x.image(b);
-            let rhs = if direct {
-                image
-            } else {
-                im2col(image, &g, &mut col);
-                &col
-            };
             let start = b * out_image + c0 * n;
             let dst = &mut out.data_mut()[start..start + m * n];
-            matmul_unchecked(&self.weight, rhs, dst, m, k, n, &self.bias, self.act);
+            matmul_unchecked(&self.weight, x.image(b), dst, m, k, n, &self.bias, self.act);
         }
-        Ok(())
+    }
+
+    /// im2col + GEMM a column block at a time: each task builds its block's columns in
+    /// scratch, multiplies them by every weight row (or a share of the rows, on small
+    /// images) and activates the result in place in `out`.
+    fn forward_blocked(&self, x: &Tensor, out: &mut Tensor, c0: usize, g: &Geometry) {
+        let (m, k, n) = (self.spec.c_out, g.c * g.k * g.k, g.oh * g.ow);
+        let images = x.shape().n;
+        let plan = ColumnPlan::new(images, m, k, n);
+        let out_image = out.shape().image();
+        let dst = OutPtr(out.data_mut().as_mut_ptr());
+        let layer = Layer {
+            w: &self.weight,
+            k,
+            bias: &self.bias,
+            act: self.act,
+        };
+        (0..images * plan.blocks).into_par_iter().for_each(|task| {
+            let (b, block) = (task / plan.blocks, task % plan.blocks);
+            let j0 = block * plan.cols;
+            let cols = plan.cols.min(n - j0);
+            with_scratch(k * cols, |col| {
+                im2col_block(x.image(b), g, j0, cols, col);
+                let col: &[f32] = col;
+                let start = b * out_image + c0 * n + j0;
+                (0..plan.row_blocks).into_par_iter().for_each(|r| {
+                    let rhs = Strided {
+                        ptr: col.as_ptr(),
+                        rs: cols,
+                        cs: 1,
+                    };
+                    let i0 = r * plan.rows;
+                    let rows = i0..(i0 + plan.rows).min(m);
+                    // SAFETY: `col` holds k × cols values. Rows `rows` of this layer's
+                    // channels, columns j0..j0 + cols of image b lie inside `out` (checked
+                    // by `checked_geometry`) and belong to this task alone: tasks differ in
+                    // image, column block or row block.
+                    unsafe {
+                        let at = dst.get().add(start + i0 * n);
+                        gemm_bias_act_serial(layer, rows, rhs, cols, at, n);
+                    }
+                });
+            });
+        });
     }
 }
 
@@ -218,21 +340,154 @@ pub(crate) fn check_destination(
     }
 }
 
+/// Whether a layer takes the Winograd route.
+fn takes_winograd(spec: ConvSpec) -> bool {
+    let shape = (spec.kernel, spec.stride, spec.padding) == (3, 1, 1);
+    shape && spec.c_in.min(spec.c_out) >= WINOGRAD_MIN_CHANNELS
+}
+
+fn is_pointwise(g: &Geometry) -> bool {
+    g.k == 1 && g.stride == 1 && g.pad == 0
+}
+
+/// How the blocked im2col cuts one layer's work: from the shapes alone, never the thread
+/// count, so the bits of the result do not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ColumnPlan {
+    /// Output pixels per column block, and blocks per image.
+    cols: usize,
+    blocks: usize,
+    /// Weight rows per task, and tasks per column block.
+    rows: usize,
+    row_blocks: usize,
+}
+
+impl ColumnPlan {
+    fn new(images: usize, m: usize, k: usize, n: usize) -> Self {
+        let fit = (COLUMN_BUDGET / k.max(1)).clamp(MIN_BLOCK_COLS, MAX_BLOCK_COLS);
+        let mut blocks = n.div_ceil(fit);
+        let wanted = MIN_TASKS.div_ceil(images.max(1));
+        if blocks < wanted {
+            blocks = wanted.min(n.div_ceil(MIN_BLOCK_COLS)).max(blocks);
+        }
+        let cols = n.div_ceil(blocks.max(1)).next_multiple_of(BLOCK_ALIGN);
+        let blocks = n.div_ceil(cols);
+        // Too few column blocks (a small image): split the weight rows too.
+        let tasks = images * blocks;
+        let row_blocks = if tasks < MIN_TASKS {
+            MIN_TASKS
+                .div_ceil(tasks.max(1))
+                .min(m.div_ceil(MIN_BLOCK_ROWS))
+                .max(1)
+        } else {
+            1
+        };
+        let rows = m.div_ceil(row_blocks).max(1);
+        Self {
+            cols,
+            blocks,
+            rows,
+            row_blocks: m.div_ceil(rows),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::reference::{self, random_tensor, random_vec};
     use proptest::prelude::*;
 
+    /// Both routes, the layer's own and the plain im2col, against the f64 loops.
     fn check_against_naive(x: Shape, spec: ConvSpec, act: Activation, seed: u64) {
         let input = random_tensor(x, seed);
         let k2 = spec.kernel * spec.kernel;
         let weight = random_vec(spec.c_out * spec.c_in * k2, seed + 1);
         let bias = random_vec(spec.c_out, seed + 2);
         let conv = Conv2d::new(spec, weight.clone(), bias.clone(), act).unwrap();
-        let got = conv.forward(&input).unwrap();
         let truth = reference::conv2d(&input, &weight, &bias, spec, 1, act);
-        reference::assert_close(&got, &truth, 1e-4);
+        reference::assert_close(&conv.forward(&input).unwrap(), &truth, 1e-4);
+        let mut plain = Tensor::zeros(truth.shape());
+        conv.forward_into_im2col(&input, &mut plain, 0).unwrap();
+        reference::assert_close(&plain, &truth, 1e-5);
+    }
+
+    #[test]
+    fn routes_follow_the_layer_shape() {
+        let spec = |c_in, c_out, kernel, stride, padding| ConvSpec {
+            c_in,
+            c_out,
+            kernel,
+            stride,
+            padding,
+        };
+        let winograd = |s: ConvSpec| {
+            let k2 = s.kernel * s.kernel;
+            let w = vec![0.0; s.c_out * s.c_in * k2];
+            let conv = Conv2d::new(s, w, vec![0.0; s.c_out], Activation::None).unwrap();
+            conv.winograd.is_some()
+        };
+        let few = WINOGRAD_MIN_CHANNELS;
+        assert!(winograd(spec(few, few, 3, 1, 1)));
+        assert!(winograd(spec(128, 256, 3, 1, 1)));
+        assert!(!winograd(spec(few - 1, 64, 3, 1, 1)));
+        assert!(!winograd(spec(64, few - 1, 3, 1, 1)));
+        assert!(!winograd(spec(64, 64, 3, 2, 1)));
+        assert!(!winograd(spec(64, 64, 3, 1, 0)));
+        assert!(!winograd(spec(64, 64, 1, 1, 0)));
+        assert!(!winograd(spec(64, 64, 5, 1, 2)));
+        // Two layers below the threshold, stacked, cross it.
+        let half = spec(few, few - 1, 3, 1, 1);
+        let weights = vec![0.0; half.c_out * half.c_in * 9];
+        let layer = Conv2d::new(half, weights, vec![0.0; half.c_out], Activation::None).unwrap();
+        assert!(layer.winograd.is_none());
+        let both = Conv2d::stack(&[&layer, &layer]).unwrap();
+        assert!(both.winograd.is_some());
+    }
+
+    #[test]
+    fn blocked_im2col_spans_column_and_row_blocks() {
+        // The stem on a batch (several column blocks per image), and a stride-2 layer whose
+        // output is one column block with its weight rows split in three.
+        let stem = ConvSpec {
+            c_in: 3,
+            c_out: 32,
+            kernel: 6,
+            stride: 2,
+            padding: 2,
+        };
+        assert!(ColumnPlan::new(2, 32, 108, 20 * 18).blocks > 1);
+        check_against_naive(Shape::new(2, 3, 40, 36), stem, Activation::Silu, 7);
+        let down = ConvSpec {
+            c_in: 8,
+            c_out: 70,
+            kernel: 3,
+            stride: 2,
+            padding: 1,
+        };
+        let plan = ColumnPlan::new(1, 70, 72, 25);
+        assert_eq!((plan.blocks, plan.row_blocks), (1, 3));
+        check_against_naive(Shape::new(1, 8, 10, 9), down, Activation::Silu, 8);
+    }
+
+    #[test]
+    fn column_plan_covers_the_output_in_bounded_blocks() {
+        for &(images, m, k, n) in &[
+            (1, 32, 108, 896 * 896),
+            (1, 128, 1152, 112 * 112),
+            (2, 512, 2304, 13 * 13),
+            (1, 7, 9, 1),
+            (3, 1, 1, 5),
+        ] {
+            let plan = ColumnPlan::new(images, m, k, n);
+            assert_eq!(plan, ColumnPlan::new(images, m, k, n));
+            assert!(plan.blocks * plan.cols >= n && (plan.blocks - 1) * plan.cols < n);
+            assert!(plan.row_blocks * plan.rows >= m && (plan.row_blocks - 1) * plan.rows < m);
+            // The column block, not the image, sizes the scratch.
+            let bound = COLUMN_BUDGET.max(k * MIN_BLOCK_COLS) + k * BLOCK_ALIGN;
+            assert!(k * plan.cols <= bound, "{k} × {} values", plan.cols);
+            assert_eq!(plan.cols % BLOCK_ALIGN, 0);
+        }
     }
 
     #[test]

@@ -96,7 +96,8 @@ impl Depthwise3x3 {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor, KernelError> {
-        let mut out = Tensor::zeros(self.output_shape(x.shape())?);
+        // forward_into writes every value of its channels, here all of them.
+        let mut out = Tensor::for_overwrite(self.output_shape(x.shape())?);
         self.forward_into(x, &mut out, 0)?;
         Ok(out)
     }

@@ -4,8 +4,13 @@
 //! knows nothing of burn: the model crate folds BatchNorm into the convolutions and feeds
 //! the folded weights to these kernels.
 //!
-//! - [`Conv2d`]: dense convolution (any square kernel, stride, padding) as im2col + GEMM on
-//!   the `gemm` crate, with bias and activation fused into the GEMM's epilogue.
+//! - [`Conv2d`]: dense convolution (any square kernel, stride, padding) on the `gemm` crate,
+//!   with bias and activation fused into the epilogue. 3×3 stride-1 layers of at least
+//!   [`WINOGRAD_MIN_CHANNELS`] channels run Winograd F(4×4, 3×3) (`winograd`); 1×1 layers
+//!   one GEMM on the image as it is; the rest im2col + GEMM a block of output pixels at a
+//!   time (`im2col`), each block's scratch reused per thread (`scratch`), never a buffer
+//!   that grows with the image. [`Conv2d::forward_into_im2col`] keeps the plain
+//!   whole-image im2col + GEMM as a baseline.
 //! - [`Depthwise3x3`]: direct depthwise 3×3 (stride 1 or 2, padding 1) with fused bias +
 //!   activation.
 //! - [`act`]: SiLU on a vectorised polynomial `exp`.
@@ -13,8 +18,15 @@
 //!
 //! Parallel work is split on rayon in pieces fixed by the tensor shapes alone, never by the
 //! number of threads, so every result is bit-identical whatever the thread count.
+//!
+//! Tensors of 64 KiB and more take their buffers from a process-wide [`buffer_pool`] and
+//! give them back on drop, so a forward reuses the previous one's memory instead of paying
+//! page faults for fresh pages. Tensors come zeroed or filled by copies, never with
+//! another's values, so results do not depend on the pool. [`set_pool_limit`] caps the idle
+//! bytes (1 GiB), [`clear_pool`] frees them.
 
 pub mod act;
+pub mod buffer_pool;
 mod conv;
 mod depthwise;
 mod error;
@@ -24,13 +36,16 @@ mod ops;
 mod pool;
 #[cfg(test)]
 mod reference;
+mod scratch;
 mod simd;
 mod tensor;
 pub mod train;
 mod upsample;
+mod winograd;
 
 pub use act::Activation;
-pub use conv::{Conv2d, ConvSpec};
+pub use buffer_pool::{PoolStats, clear_pool, pool_stats, set_pool_limit};
+pub use conv::{Conv2d, ConvSpec, WINOGRAD_MIN_CHANNELS};
 pub use depthwise::Depthwise3x3;
 pub use error::KernelError;
 pub use matmul::matmul_bias_act;
@@ -77,7 +92,30 @@ mod determinism {
             let y = conv.forward(&x).expect("shapes fit");
             let mut sum = y.clone();
             add_assign(&mut sum, &y).expect("same shapes");
+            // A Winograd layer of the neck's size, the stem and a stride-2 layer (blocked
+            // im2col) besides the 16→48 above (Winograd too).
+            let wide = Shape::new(1, 64, 64, 64);
+            let layer = |spec: ConvSpec, seed: u64| {
+                let k2 = spec.kernel * spec.kernel;
+                let weight = random_vec(spec.c_out * spec.c_in * k2, seed);
+                let bias = random_vec(spec.c_out, seed + 1);
+                Conv2d::new(spec, weight, bias, Activation::Silu).expect("sizes from the spec")
+            };
+            let spec = |c_in, c_out, kernel, stride, padding| ConvSpec {
+                c_in,
+                c_out,
+                kernel,
+                stride,
+                padding,
+            };
+            let run = |spec: ConvSpec, x: &Tensor, seed: u64| {
+                layer(spec, seed).forward(x).expect("shapes fit")
+            };
+            let image = random_tensor(Shape::new(2, 3, 70, 66), 6);
             vec![
+                run(spec(64, 64, 3, 1, 1), &random_tensor(wide, 7), 8),
+                run(spec(3, 32, 6, 2, 2), &image, 9),
+                run(spec(16, 32, 3, 2, 1), &x, 10),
                 y,
                 dw.forward(&x).expect("shapes fit"),
                 max_pool_same(&x, 5).expect("odd kernel"),

@@ -5,6 +5,12 @@
 //! still in cache. Tiles run in parallel on rayon. Because the tiling never depends on the
 //! thread count, neither do the bits of the result (`gemm`'s own blocking depends only on
 //! the sizes it is given).
+//!
+//! [`gemm_serial`] and [`gemm_bias_act_serial`] are the single-threaded GEMMs on strided
+//! views that the blocked convolutions (Winograd, blocked im2col) call from their own
+//! rayon tasks.
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -52,17 +58,72 @@ impl Tiling {
     }
 }
 
-/// The output buffer shared by tiles that write disjoint blocks of it.
+/// An output buffer shared by tasks that write disjoint blocks of it.
 #[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-// SAFETY: every task writes a block of the output no other task touches (see `run_tile`).
+pub(crate) struct OutPtr(pub(crate) *mut f32);
+// SAFETY: every user hands each task a block of the output no other task touches (see
+// `run_tile`, `winograd` and the blocked im2col in `conv`).
 unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
 
 impl OutPtr {
     // A method, not field access, so closures capture the whole (Send) wrapper.
-    fn get(self) -> *mut f32 {
+    pub(crate) fn get(self) -> *mut f32 {
         self.0
+    }
+}
+
+/// A matrix in a raw buffer: element (i, j) lies at `ptr + i·rs + j·cs`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Strided {
+    pub ptr: *const f32,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+/// `dst[m×n] = lhs[m×k] · rhs[k×n]` on the calling thread, any strides: the one place the
+/// blocked convolutions call the `gemm` crate. Serial, so its bits depend on the sizes alone.
+///
+/// # Safety
+/// Every element the three views address must lie inside its live buffer, and no other
+/// thread may read or write `dst`'s elements during the call.
+#[allow(clippy::too_many_arguments)] // a GEMM's three sizes and three strided operands
+pub(crate) unsafe fn gemm_serial(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_rs: usize,
+    dst_cs: usize,
+    lhs: Strided,
+    rhs: Strided,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: forwarded from the caller; `read_dst = false` means `dst` is only written.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            dst_cs as isize,
+            dst_rs as isize,
+            false,
+            lhs.ptr,
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.ptr,
+            rhs.cs as isize,
+            rhs.rs as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
     }
 }
 
@@ -152,38 +213,58 @@ fn run_tile(
     act: Activation,
 ) {
     debug_assert!(b.i0 + b.rows <= m && b.j0 + b.cols <= n);
-    let dst = dst.get();
+    let layer = Layer { w, k, bias, act };
+    let rhs = Strided {
+        ptr: x[b.j0..].as_ptr(),
+        rs: n,
+        cs: 1,
+    };
     // SAFETY: the block lies inside the M×N output (asserted above by construction in
-    // `matmul_unchecked`), the weights' rows i0.. and the input's columns j0.. lie inside
-    // their buffers, and no other task writes this block. `read_dst = false` means the
-    // output's previous contents are never read.
+    // `matmul_unchecked`), the input's columns j0.. lie inside it, and no other task writes
+    // this block.
     unsafe {
-        gemm::gemm(
-            b.rows,
-            b.cols,
-            k,
-            dst.add(b.i0 * n + b.j0),
-            1,
-            n as isize,
-            false,
-            w.as_ptr().add(b.i0 * k),
-            1,
-            k as isize,
-            x.as_ptr().add(b.j0),
-            1,
-            n as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
+        let dst = dst.get().add(b.i0 * n + b.j0);
+        gemm_bias_act_serial(layer, b.i0..b.i0 + b.rows, rhs, b.cols, dst, n);
     }
-    for (i, &bias_i) in bias.iter().enumerate().skip(b.i0).take(b.rows) {
-        // SAFETY: the row segment lies in this task's block, written by no other task.
-        let row = unsafe { std::slice::from_raw_parts_mut(dst.add(i * n + b.j0), b.cols) };
-        bias_act(row, bias_i, act);
+}
+
+/// The left operand and epilogue of a convolution's GEMMs: weights `[M, K]` row-major, bias
+/// `[M]` and activation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layer<'a> {
+    pub w: &'a [f32],
+    pub k: usize,
+    pub bias: &'a [f32],
+    pub act: Activation,
+}
+
+/// `dst[i][j] = act(Σ_p w[rows.start + i][p] · rhs[p][j] + bias[rows.start + i])` for the
+/// weight rows `rows` and `cols` columns of `rhs`, on the calling thread; row `i` of the
+/// block starts at `dst + i·dst_rs`. The epilogue runs while the block is in cache.
+///
+/// # Safety
+/// `rhs` must address `k × cols` values of a live buffer, and the block's rows in `dst` a
+/// live buffer no other thread reads or writes during the call.
+pub(crate) unsafe fn gemm_bias_act_serial(
+    layer: Layer<'_>,
+    rows: Range<usize>,
+    rhs: Strided,
+    cols: usize,
+    dst: *mut f32,
+    dst_rs: usize,
+) {
+    debug_assert!(rows.end * layer.k <= layer.w.len() && rows.end <= layer.bias.len());
+    let lhs = Strided {
+        ptr: layer.w[rows.start * layer.k..].as_ptr(),
+        rs: layer.k,
+        cs: 1,
+    };
+    // SAFETY: the weights' rows lie inside `w`; the rest is the caller's promise.
+    unsafe { gemm_serial(rows.len(), cols, layer.k, dst, dst_rs, 1, lhs, rhs) };
+    for (i, &bias_i) in layer.bias[rows].iter().enumerate() {
+        // SAFETY: row i of the block, which the caller gave to this call alone.
+        let row = unsafe { std::slice::from_raw_parts_mut(dst.add(i * dst_rs), cols) };
+        bias_act(row, bias_i, layer.act);
     }
 }
 

@@ -27,13 +27,14 @@ pub fn concat_channels(parts: &[&Tensor]) -> Result<Tensor, KernelError> {
         c += s.c;
     }
     let shape = Shape::new(s0.n, c, s0.h, s0.w);
-    let mut data = Vec::with_capacity(shape.len());
-    for b in 0..s0.n {
-        for p in parts {
-            data.extend_from_slice(p.image(b));
+    // A pooled buffer, filled by the copies alone (no zeros first).
+    Tensor::from_fill(shape, |data| {
+        for b in 0..s0.n {
+            for p in parts {
+                data.extend_from_slice(p.image(b));
+            }
         }
-    }
-    Tensor::new(data, shape)
+    })
 }
 
 /// `a + b`, element-wise, same shapes.

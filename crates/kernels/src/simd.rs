@@ -1,10 +1,12 @@
-//! Run-time dispatch to AVX2 code for the element-wise kernels.
+//! Run-time dispatch to AVX-512 or AVX2 code for the element-wise kernels.
 //!
 //! The workspace builds for baseline x86-64 (SSE2), where LLVM vectorises only 4 lanes and
-//! cannot use `vroundps`/`vmaxps` on 8 lanes. [`multiversion!`] compiles a kernel body twice —
-//! once plain, once inside an `avx2,fma` function — and picks the second when the CPU has
-//! it. Both copies run the same operations in the same order (Rust never contracts `a*b + c`
-//! into an FMA on its own), so they give bit-identical results.
+//! cannot use `vroundps`/`vmaxps` on 8 lanes. [`multiversion!`] compiles a kernel body three
+//! times — plain, inside an `avx2,fma` function, and inside an `avx512f` one (16 lanes, for
+//! the CPUs that have it; AMD Zen 3 does not, Zen 4 and Intel server parts do) — and picks
+//! the widest the CPU runs. Every copy runs the same operations in the same order (Rust
+//! never contracts `a*b + c` into an FMA on its own, nor reassociates a sum), so they give
+//! bit-identical results.
 
 /// Defines `fn $name(args) -> ret { body }` that runs `body` compiled for AVX2 + FMA when the
 /// CPU supports them, and for the baseline target otherwise. Helpers the body calls must be
@@ -18,9 +20,21 @@ macro_rules! multiversion {
 
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    portable($($arg),*)
+                }
                 #[target_feature(enable = "avx2,fma")]
                 fn avx2($($arg: $ty),*) $(-> $ret)? {
                     portable($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512vl")
+                    && std::is_x86_feature_detected!("avx2")
+                    && std::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the CPU was just checked to support every enabled feature.
+                    return unsafe { avx512($($arg),*) };
                 }
                 if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
                     // SAFETY: the CPU was just checked to support every enabled feature.

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::KernelError;
+use crate::buffer_pool::GLOBAL as POOL;
 
 /// Sizes of an NCHW tensor: batch, channels, rows, columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,14 +46,24 @@ impl fmt::Display for Shape {
 }
 
 /// An owned NCHW tensor whose buffer length always equals its shape's.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Tensors made here ([`zeros`](Self::zeros), [`from_fill`](Self::from_fill), clones,
+/// channel slices) take their buffers from the process-wide [`buffer_pool`](crate::buffer_pool)
+/// and give them back on drop; a buffer handed in by [`new`](Self::new) is the caller's and is
+/// freed as before, so that buffers from outside never crowd the pool. The buffer's capacity
+/// never changes while a tensor owns it, which keeps the pool's accounts exact.
+#[derive(Debug)]
 pub struct Tensor {
     data: Vec<f32>,
     shape: Shape,
+    /// The buffer came from the pool and goes back to it.
+    pooled: bool,
 }
 
 impl Tensor {
-    /// Wraps `data` as a tensor of `shape`, refusing a buffer of the wrong length.
+    /// Wraps `data` as a tensor of `shape`, refusing a buffer of the wrong length. The buffer
+    /// stays outside the pool (freed on drop as any `Vec`); [`from_fill`](Self::from_fill)
+    /// copies into a pooled one instead.
     pub fn new(data: Vec<f32>, shape: Shape) -> Result<Self, KernelError> {
         if data.len() != shape.len() {
             return Err(KernelError::Length {
@@ -62,15 +73,57 @@ impl Tensor {
                 got: data.len(),
             });
         }
-        Ok(Self { data, shape })
+        Ok(Self {
+            data,
+            shape,
+            pooled: false,
+        })
     }
 
-    /// A tensor of zeros.
+    /// A tensor of zeros, in a pooled buffer when one fits.
     pub fn zeros(shape: Shape) -> Self {
         Self {
-            data: vec![0.0; shape.len()],
+            data: POOL.take_zeroed(shape.len()),
             shape,
+            pooled: true,
         }
+    }
+
+    /// A tensor for a kernel that writes every value before anything reads one: a pooled
+    /// buffer as its last user left it (zeros when fresh), so no pass of zeros first. Never
+    /// uninitialised memory; a kernel that skipped a value would show an earlier tensor's,
+    /// which the kernels' tests (run after the pool holds dirty buffers) would catch.
+    pub(crate) fn for_overwrite(shape: Shape) -> Self {
+        Self {
+            data: POOL.take_stale(shape.len()),
+            shape,
+            pooled: true,
+        }
+    }
+
+    /// A tensor whose values `fill` pushes onto an empty pooled buffer with room for them
+    /// all: for copies and concatenations, which write every value and need no zeros first.
+    /// Refuses a fill that leaves other than `shape.len()` values.
+    pub fn from_fill(shape: Shape, fill: impl FnOnce(&mut Vec<f32>)) -> Result<Self, KernelError> {
+        // Inside a tensor from the start, so that a panicking fill still returns the buffer.
+        let mut t = Self {
+            data: POOL.take_empty(shape.len()),
+            shape,
+            pooled: true,
+        };
+        let capacity = t.data.capacity();
+        fill(&mut t.data);
+        // A fill that pushed past the room reallocated the buffer.
+        POOL.recount(capacity, t.data.capacity());
+        if t.data.len() != shape.len() {
+            return Err(KernelError::Length {
+                what: "tensor fill",
+                detail: format!("shape {shape}"),
+                expected: shape.len(),
+                got: t.data.len(),
+            });
+        }
+        Ok(t)
     }
 
     pub fn shape(&self) -> Shape {
@@ -85,8 +138,13 @@ impl Tensor {
         &mut self.data
     }
 
-    pub fn into_data(self) -> Vec<f32> {
-        self.data
+    /// The buffer, which leaves the pool for good.
+    pub fn into_data(mut self) -> Vec<f32> {
+        let data = std::mem::take(&mut self.data);
+        if self.pooled {
+            POOL.disown(data.capacity());
+        }
+        data
     }
 
     /// One image of the batch, `[c, h, w]` contiguous.
@@ -105,14 +163,11 @@ impl Tensor {
             });
         }
         let plane = s.plane();
-        let mut data = Vec::with_capacity(s.n * count * plane);
-        for b in 0..s.n {
-            let image = self.image(b);
-            data.extend_from_slice(&image[c0 * plane..(c0 + count) * plane]);
-        }
-        Ok(Tensor {
-            data,
-            shape: Shape::new(s.n, count, s.h, s.w),
+        Tensor::from_fill(Shape::new(s.n, count, s.h, s.w), |data| {
+            for b in 0..s.n {
+                let image = self.image(b);
+                data.extend_from_slice(&image[c0 * plane..(c0 + count) * plane]);
+            }
         })
     }
 
@@ -133,6 +188,33 @@ impl Tensor {
             self.data[start..start + block].copy_from_slice(src.image(b));
         }
         Ok(())
+    }
+}
+
+impl Clone for Tensor {
+    fn clone(&self) -> Self {
+        let mut data = POOL.take_empty(self.data.len());
+        data.extend_from_slice(&self.data);
+        Self {
+            data,
+            shape: self.shape,
+            pooled: true,
+        }
+    }
+}
+
+/// Equal shapes and values; where the buffers came from does not matter.
+impl PartialEq for Tensor {
+    fn eq(&self, other: &Self) -> bool {
+        self.shape == other.shape && self.data == other.data
+    }
+}
+
+impl Drop for Tensor {
+    fn drop(&mut self) {
+        if self.pooled {
+            POOL.give(std::mem::take(&mut self.data));
+        }
     }
 }
 

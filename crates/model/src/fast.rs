@@ -261,7 +261,7 @@ fn check_input(x: &[f32], batch: usize, h: usize, w: usize) -> Result<Tensor, Fa
             width: w,
         });
     }
-    Tensor::new(x.to_vec(), shape).map_err(|source| FastError::Kernel {
+    Tensor::from_fill(shape, |data| data.extend_from_slice(x)).map_err(|source| FastError::Kernel {
         layer: "input".into(),
         source,
     })
@@ -332,7 +332,13 @@ fn head_forward(head: &Head, x: &Tensor) -> Result<Tensor, FastError> {
                 obj_pred,
             } = d.as_ref();
             let s = stem.run(x)?;
-            let chain = |convs: &[SpatialLayer]| convs.iter().try_fold(s.clone(), |y, c| c.run(&y));
+            // Each branch reads the stem's output in place (no copy of it per branch).
+            let chain = |convs: &[SpatialLayer]| -> Result<Tensor, FastError> {
+                match convs.split_first() {
+                    Some((first, rest)) => rest.iter().try_fold(first.run(&s)?, |y, c| c.run(&y)),
+                    None => Ok(s.clone()),
+                }
+            };
             let (r, o) = rayon::join(|| chain(reg), || chain(obj));
             let (r, o) = (r?, o?);
             let shape = r.shape();

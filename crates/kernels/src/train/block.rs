@@ -3,8 +3,8 @@
 
 use super::bn_silu::{BnStats, backward_into};
 use super::conv::{ConvShape, conv_backward};
-use super::scratch::with_scratch;
 use crate::KernelError;
+use crate::scratch::with_scratch;
 
 /// Gradients of a `Conv` block's input (when asked for), conv weights, γ and β.
 #[derive(Debug, Clone, PartialEq)]

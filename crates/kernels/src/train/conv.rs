@@ -5,9 +5,9 @@ use rayon::prelude::*;
 
 use super::depthwise;
 use super::gemm::{Layout, gemm};
-use super::scratch::with_scratch;
 use crate::KernelError;
 use crate::im2col::{Geometry, im2col};
+use crate::scratch::with_scratch;
 
 /// Sizes of a square-kernel convolution over a batch, without bias. Depthwise means
 /// groups = `c_in` = `c_out` (weights `[c, 1, k, k]`); otherwise groups = 1.

@@ -19,7 +19,6 @@ mod bn_silu;
 mod conv;
 mod depthwise;
 mod gemm;
-mod scratch;
 
 pub use block::{BlockGrads, BlockSaved, conv_bn_silu_backward};
 pub use bn_silu::{BnSiluGrads, BnSiluOutput, bn_silu_backward, bn_silu_forward};

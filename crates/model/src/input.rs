@@ -1,6 +1,8 @@
 //! The three input channels the networks see, and checks that inference feeds a model the
 //! encoding it was trained on.
 
+use rayon::prelude::*;
+
 use crate::ModelError;
 use crate::config::InputKind;
 
@@ -24,23 +26,37 @@ pub fn encode_phase(
     let mut out = vec![0.0f32; 3 * n];
     let (cos, rest) = out.split_at_mut(n);
     let (sin, coh) = rest.split_at_mut(n);
-    for i in 0..n {
-        let p = phase[i];
-        if !p.is_finite() {
-            continue;
-        }
-        let (s, c) = p.sin_cos();
-        cos[i] = c;
-        sin[i] = s;
-        coh[i] = match coherence {
-            Some(g) if g[i].is_finite() => g[i].clamp(0.0, 1.0),
-            Some(_) => 0.0,
-            None => 1.0,
-        };
-    }
+    // In fixed chunks on the thread pool: a scene window is millions of pixels, and this ran
+    // on one core while the other waited for the network.
+    cos.par_chunks_mut(CHUNK)
+        .zip(sin.par_chunks_mut(CHUNK))
+        .zip(coh.par_chunks_mut(CHUNK))
+        .enumerate()
+        .for_each(|(k, ((cos, sin), coh))| {
+            let start = k * CHUNK;
+            let phase = &phase[start..start + cos.len()];
+            let coherence = coherence.map(|g| &g[start..start + cos.len()]);
+            for (i, &p) in phase.iter().enumerate() {
+                if !p.is_finite() {
+                    continue;
+                }
+                let (s, c) = p.sin_cos();
+                cos[i] = c;
+                sin[i] = s;
+                coh[i] = match coherence {
+                    Some(g) if g[i].is_finite() => g[i].clamp(0.0, 1.0),
+                    Some(_) => 0.0,
+                    None => 1.0,
+                };
+            }
+        });
     reference(cos, sin);
     Ok(out)
 }
+
+/// Pixels per parallel piece of the encoding. Pieces and the order their sums are added
+/// in depend on the size alone, so the result does not depend on the thread count.
+const CHUNK: usize = 1 << 16;
 
 /// Re-references unit phasors (cos φ, sin φ) in place, no-data being (0, 0): rotates them so
 /// their sum points along φ = 0, then conjugates them when Σ sin 2φ' < 0. A constant offset
@@ -48,28 +64,47 @@ pub fn encode_phase(
 /// sum or Σ sin 2φ' is zero to rounding, where the input's offset or direction is kept).
 /// Only the phase decides, not the coherence: a picture has none, its raster may.
 pub fn reference(cos: &mut [f32], sin: &mut [f32]) {
-    let (mut sc, mut ss) = (0.0f64, 0.0f64);
-    for (c, s) in cos.iter().zip(sin.iter()) {
-        sc += f64::from(*c);
-        ss += f64::from(*s);
-    }
+    let sums: Vec<(f64, f64)> = cos
+        .par_chunks(CHUNK)
+        .zip(sin.par_chunks(CHUNK))
+        .map(|(cos, sin)| {
+            let (mut sc, mut ss) = (0.0f64, 0.0f64);
+            for (c, s) in cos.iter().zip(sin) {
+                sc += f64::from(*c);
+                ss += f64::from(*s);
+            }
+            (sc, ss)
+        })
+        .collect();
+    let (sc, ss) = sums
+        .iter()
+        .fold((0.0f64, 0.0f64), |(a, b), (c, s)| (a + c, b + s));
     let norm = sc.hypot(ss);
     let (rc, rs) = if norm > 0.0 {
         ((sc / norm) as f32, (ss / norm) as f32)
     } else {
         (1.0, 0.0)
     };
-    let mut sin2 = 0.0f64;
-    for (c, s) in cos.iter_mut().zip(sin.iter_mut()) {
-        // (c + i s) · (rc − i rs): the phase minus the sum's direction.
-        let (c2, s2) = (*c * rc + *s * rs, *s * rc - *c * rs);
-        *c = c2;
-        *s = s2;
-        sin2 += f64::from(2.0 * s2 * c2);
-    }
+    let sin2: f64 = cos
+        .par_chunks_mut(CHUNK)
+        .zip(sin.par_chunks_mut(CHUNK))
+        .map(|(cos, sin)| {
+            let mut sin2 = 0.0f64;
+            for (c, s) in cos.iter_mut().zip(sin.iter_mut()) {
+                // (c + i s) · (rc − i rs): the phase minus the sum's direction.
+                let (c2, s2) = (*c * rc + *s * rs, *s * rc - *c * rs);
+                *c = c2;
+                *s = s2;
+                sin2 += f64::from(2.0 * s2 * c2);
+            }
+            sin2
+        })
+        .collect::<Vec<f64>>()
+        .iter()
+        .sum();
     // A sum of rounding size is a tie: keep the input's direction.
     if sin2 < -1e-5 * cos.len() as f64 {
-        sin.iter_mut().for_each(|s| *s = -*s);
+        sin.par_iter_mut().for_each(|s| *s = -*s);
     }
 }
 

@@ -247,6 +247,8 @@ fn make_kit(dir: &Path) {
     for linked in ["data", "models"] {
         std::os::unix::fs::symlink(repo().join(linked), dir.join(linked)).expect("symlink");
     }
+    // An "earlier build" for `bench scan --baseline-exe`: this one.
+    std::os::unix::fs::symlink(exe(), dir.join("yolo-basin-old")).expect("link binary");
 }
 
 /// The simulated tiles' pictures as a user's Ultralytics data set: `data.yaml` naming a

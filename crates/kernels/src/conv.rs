@@ -49,6 +49,22 @@ pub struct ConvSpec {
 }
 
 impl ConvSpec {
+    pub const fn new(
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Self {
+        Self {
+            c_in,
+            c_out,
+            kernel,
+            stride,
+            padding,
+        }
+    }
+
     /// Output rows and columns for an `h × w` input, or an error when the kernel does not
     /// fit even once.
     pub fn output_size(&self, h: usize, w: usize) -> Result<(usize, usize), KernelError> {
@@ -414,13 +430,7 @@ mod tests {
 
     #[test]
     fn routes_follow_the_layer_shape() {
-        let spec = |c_in, c_out, kernel, stride, padding| ConvSpec {
-            c_in,
-            c_out,
-            kernel,
-            stride,
-            padding,
-        };
+        let spec = ConvSpec::new;
         let winograd = |s: ConvSpec| {
             let k2 = s.kernel * s.kernel;
             let w = vec![0.0; s.c_out * s.c_in * k2];

@@ -101,13 +101,7 @@ mod determinism {
                 let bias = random_vec(spec.c_out, seed + 1);
                 Conv2d::new(spec, weight, bias, Activation::Silu).expect("sizes from the spec")
             };
-            let spec = |c_in, c_out, kernel, stride, padding| ConvSpec {
-                c_in,
-                c_out,
-                kernel,
-                stride,
-                padding,
-            };
+            let spec = ConvSpec::new;
             let run = |spec: ConvSpec, x: &Tensor, seed: u64| {
                 layer(spec, seed).forward(x).expect("shapes fit")
             };

@@ -77,9 +77,7 @@ fn detect_file(scene: &Path, args: &DetectArgs, out_dir: Option<&Path>) -> anyho
 
 /// The weights `args` name, else the bundled model.
 fn weights(args: &DetectArgs) -> PathBuf {
-    args.weights
-        .clone()
-        .unwrap_or_else(|| detect::bundled(detect::DEFAULT_WEIGHTS))
+    args.weights_path()
 }
 
 /// The basins as JSON, after writing the CLI's layers named after `scene` into `out_dir`.

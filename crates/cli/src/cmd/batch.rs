@@ -241,11 +241,7 @@ struct Searcher {
 
 impl Searcher {
     fn new(args: &Args) -> Result<Self> {
-        let weights = args
-            .options
-            .weights
-            .clone()
-            .unwrap_or_else(|| detect::bundled(detect::DEFAULT_WEIGHTS));
+        let weights = args.options.weights_path();
         let d = detect_args(args, &weights);
         if !weights.is_file() {
             bail!(

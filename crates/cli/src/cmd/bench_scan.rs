@@ -1,8 +1,9 @@
 //! `yolo-basin bench scan`: the paper's whole-scene scan (a 7,636 × 8,205 interferogram),
-//! end to end (read, tile, encode, network, stitch, write), for each window setting, each in
-//! its own `detect` process so that its peak memory (which it reports itself: a child's
-//! rusage would count the simulating parent it was forked from) is its own. Speeds are
-//! quoted as ratios to the first setting, measured in the same run.
+//! end to end (read, tile, encode, network, stitch, write), for each model and window
+//! setting, each in its own `detect` process so that its peak memory (which it reports
+//! itself: a child's rusage would count the simulating parent it was forked from) is its
+//! own. Speeds are quoted as ratios to the first run (or to another build of `yolo-basin`
+//! given as the baseline), measured in the same run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -11,9 +12,9 @@ use anyhow::{Context, Result, bail};
 use detect_core::BBox;
 use detect_core::iou::iou;
 use detect_core::labels::coco::read_coco_results;
+use raster::Pixels;
 use raster::tiff_read::GeoTiffReader;
 use raster::tiff_write::{GeoTiffWriter, RasterSpec, SampleType, WriteOptions};
-use raster::{Pixels, Raster};
 use serde::Serialize;
 use synth::SynthConfig;
 
@@ -23,19 +24,31 @@ use super::scenes::scratch;
 const EXAMPLES: &str = "\
 Examples:
   yolo-basin bench scan --windows 0,1024,2048 --out scan.json   # 0 (tiles): the baseline
+  yolo-basin bench scan --windows 2048 --baseline-exe ./yolo-basin-old   # against another build
+  yolo-basin bench scan --width 20000 --height 20000 --windows 2048      # peak memory at scale
 ";
+
+/// The largest side simulated; larger scenes repeat it mirrored (memory and speed do not
+/// depend on the content repeating, and the simulator's memory grows with the area).
+const MAX_SIMULATED: usize = 8205;
 
 /// Time a whole scene takes through `detect`, per stage, for tiles and for windows.
 ///
-/// Simulates the paper's 7,636 × 8,205 scene once, then runs `detect` on it in a child
-/// process per setting (so each peak memory is its own); the first setting is the baseline
-/// the others are compared with (0 = the model's 416-pixel tiles).
+/// Simulates the paper's 7,636 × 8,205 scene once (a larger one repeats an 8,205² simulation
+/// mirrored), then runs `detect` on it in a child process per model and setting (so each
+/// peak memory is its own); the first run is the baseline the others are compared with
+/// (0 = the model's 416-pixel tiles), or `--baseline-exe`'s run of the first setting.
 #[derive(clap::Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {
-    /// Model weights (default: the bundled model).
-    #[arg(short, long)]
-    pub weights: Option<PathBuf>,
+    /// Model weights, comma-separated (default: the bundled Light-S, and the bundled fast
+    /// Light-N where present).
+    #[arg(short, long, value_delimiter = ',')]
+    pub weights: Vec<PathBuf>,
+    /// Another `yolo-basin` executable (an earlier build) run first on the first model and
+    /// window setting: the baseline every speed-up is quoted against.
+    #[arg(long, value_name = "FILE")]
+    pub baseline_exe: Option<PathBuf>,
     /// Scene width in pixels (the paper's scene: 7,636 × 8,205).
     #[arg(long, default_value_t = 7636)]
     pub width: usize,
@@ -59,6 +72,8 @@ pub struct Args {
 /// One setting's run.
 #[derive(Serialize, Debug)]
 struct Row {
+    /// The weights file's name, with the executable's where it is the baseline build.
+    model: String,
     window: usize,
     timings: Timings,
     total_secs: f64,
@@ -76,21 +91,30 @@ pub fn run(args: Args) -> Result<()> {
     let dir = scratch(args.scratch.as_deref(), "bench-scan");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let scene = make_scene(&args, &dir)?;
-    let weights = args
-        .weights
-        .clone()
-        .unwrap_or_else(|| detect::bundled(detect::DEFAULT_WEIGHTS));
+    let this = std::env::current_exe().context("finding this program")?;
+    let mut runs: Vec<(PathBuf, PathBuf, usize, String)> = Vec::new();
+    let models = models(&args);
+    if let (Some(exe), Some(first)) = (&args.baseline_exe, models.first()) {
+        let label = format!("{} ({})", file_name(first), file_name(exe));
+        runs.push((exe.clone(), first.clone(), args.windows[0], label));
+    }
+    for weights in &models {
+        for &window in &args.windows {
+            runs.push((this.clone(), weights.clone(), window, file_name(weights)));
+        }
+    }
     let mut rows: Vec<Row> = Vec::new();
     let mut baseline: Option<(f64, Vec<ScoredBox>)> = None;
-    for &window in &args.windows {
-        eprintln!("detect --window {window} …");
-        let out = dir.join(format!("window-{window}"));
-        let timings = run_detect(&scene, &weights, window, &out)?;
+    for (i, (exe, weights, window, model)) in runs.into_iter().enumerate() {
+        eprintln!("{model}: detect --window {window} …");
+        let out = dir.join(format!("run-{i}"));
+        let timings = run_detect(&exe, &scene, &weights, window, &out)?;
         let boxes = read_boxes(&out.join("scene.basins.coco.json"))?;
         let total = timings.total();
         let (base_total, base_boxes) = baseline.get_or_insert_with(|| (total, boxes.clone()));
         let (matched, max_score_change) = agreement(base_boxes, &boxes);
         rows.push(Row {
+            model,
             window,
             total_secs: total,
             speedup: *base_total / total,
@@ -109,13 +133,34 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Simulates a square scene of the larger side and keeps its top-left `width × height`.
+/// The weights to time: those given, else the bundled default and fast models.
+fn models(args: &Args) -> Vec<PathBuf> {
+    if !args.weights.is_empty() {
+        return args.weights.clone();
+    }
+    let fast = detect::bundled(detect::FAST_WEIGHTS);
+    let mut models = vec![detect::bundled(detect::DEFAULT_WEIGHTS)];
+    if fast.is_file() {
+        models.push(fast);
+    }
+    models
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    )
+}
+
+/// Simulates a square scene of the larger side (at most [`MAX_SIMULATED`]) and writes its
+/// top-left `width × height`, repeated mirrored where the scene is larger.
 fn make_scene(args: &Args, dir: &Path) -> Result<PathBuf> {
     let scene = dir.join("scene.tif");
     if scene.is_file() {
         return Ok(scene);
     }
-    let side = args.width.max(args.height);
+    let side = args.width.max(args.height).min(MAX_SIMULATED);
     eprintln!("simulating a {side}² scene (seed {}) …", args.seed);
     let cfg = SynthConfig {
         seed: args.seed,
@@ -127,18 +172,28 @@ fn make_scene(args: &Args, dir: &Path) -> Result<PathBuf> {
     let sim = dir.join("sim");
     synth::write_dataset(&cfg, &sim, true, &|| {}).context("simulating the scene")?;
     let [tif, ..] = synth::dataset::scene_paths(&sim, 0);
-    crop(&tif, &scene, args.width, args.height)?;
+    mirror_crop(&tif, &scene, args.width, args.height)?;
+    let _ = std::fs::remove_dir_all(&sim);
     Ok(scene)
 }
 
-/// The top-left `width × height` of a single-band float32 GeoTIFF, streamed.
-fn crop(src: &Path, dst: &Path, width: usize, height: usize) -> Result<()> {
+/// Index into a side of `len` of position `i` of a tiling that repeats it mirrored
+/// (…, reversed, as is, reversed, …), so neighbouring copies meet without a seam.
+fn mirrored(i: usize, len: usize) -> usize {
+    let j = i % (2 * len);
+    if j < len { j } else { 2 * len - 1 - j }
+}
+
+/// Rows of the source kept in memory: one block of a fixed number of rows.
+const BLOCK_ROWS: usize = 256;
+
+/// `width × height` of a single-band float32 GeoTIFF, its top-left corner where it is large
+/// enough, else repeated mirrored; streamed one block of rows at a time.
+fn mirror_crop(src: &Path, dst: &Path, width: usize, height: usize) -> Result<()> {
     let mut r = GeoTiffReader::open(src)?;
-    if r.bands() != 1 || r.width() < width || r.height() < height {
-        bail!(
-            "{}: expected one band of at least {width}×{height}",
-            src.display()
-        );
+    let (sw, sh) = (r.width(), r.height());
+    if r.bands() != 1 || sw == 0 || sh == 0 {
+        bail!("{}: expected one band of float32 pixels", src.display());
     }
     let spec = RasterSpec {
         width,
@@ -149,21 +204,24 @@ fn crop(src: &Path, dst: &Path, width: usize, height: usize) -> Result<()> {
         nodata: r.nodata(),
     };
     let mut w = GeoTiffWriter::create(dst, spec, WriteOptions::default())?;
-    for y0 in (0..height).step_by(256) {
-        let n = 256.min(height - y0);
-        let Raster {
-            pixels: Pixels::F32(v),
-            width: full,
-            ..
-        } = r.read_rows(y0, n)?
-        else {
-            bail!("{}: expected float32 pixels", src.display());
-        };
-        let rows: Vec<f32> = v
-            .chunks_exact(full)
-            .flat_map(|row| &row[..width])
-            .copied()
-            .collect();
+    let mut block: Option<(usize, Vec<f32>)> = None;
+    for y0 in (0..height).step_by(BLOCK_ROWS) {
+        let n = BLOCK_ROWS.min(height - y0);
+        let mut rows = Vec::with_capacity(n * width);
+        for y in y0..y0 + n {
+            let sy = mirrored(y, sh);
+            let first = sy - sy % BLOCK_ROWS;
+            let v = match block.take() {
+                Some((b, v)) if b == first => v,
+                _ => match r.read_rows(first, BLOCK_ROWS.min(sh - first))?.pixels {
+                    Pixels::F32(v) => v,
+                    _ => bail!("{}: expected float32 pixels", src.display()),
+                },
+            };
+            let row = &v[(sy - first) * sw..(sy - first + 1) * sw];
+            rows.extend((0..width).map(|x| row[mirrored(x, sw)]));
+            block = Some((first, v));
+        }
         w.write_rows(&Pixels::F32(rows))?;
     }
     w.finish()?;
@@ -171,9 +229,15 @@ fn crop(src: &Path, dst: &Path, width: usize, height: usize) -> Result<()> {
 }
 
 /// Runs `detect` in a child process; returns its timings (peak memory included).
-fn run_detect(scene: &Path, weights: &Path, window: usize, out: &Path) -> Result<Timings> {
+fn run_detect(
+    exe: &Path,
+    scene: &Path,
+    weights: &Path,
+    window: usize,
+    out: &Path,
+) -> Result<Timings> {
     let timings_path = out.with_extension("timings.json");
-    let status = Command::new(std::env::current_exe().context("finding this program")?)
+    let status = Command::new(exe)
         .arg("detect")
         .arg(scene)
         .arg("--weights")
@@ -184,12 +248,16 @@ fn run_detect(scene: &Path, weights: &Path, window: usize, out: &Path) -> Result
         .arg(out)
         .arg("--timings")
         .arg(&timings_path)
+        .args(["--quicklook-size", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .status()
         .context("starting detect")?;
     if !status.success() {
-        bail!("detect --window {window} failed ({status})");
+        bail!(
+            "{}: detect --window {window} failed ({status})",
+            exe.display()
+        );
     }
     let text = std::fs::read_to_string(&timings_path)
         .with_context(|| format!("reading {}", timings_path.display()))?;
@@ -227,11 +295,12 @@ fn agreement(base: &[ScoredBox], other: &[ScoredBox]) -> (usize, f64) {
 
 fn print_table(args: &Args, rows: &[Row]) {
     println!(
-        "{} × {} scene, seed {}; speed-up against --window {}",
-        args.width, args.height, args.seed, rows[0].window
+        "{} × {} scene, seed {}; speed-up against {} --window {}",
+        args.width, args.height, args.seed, rows[0].model, rows[0].window
     );
     println!(
-        "{:>7} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>10}",
+        "{:<44} {:>7} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>10}",
+        "model",
         "window",
         "side",
         "tiles",
@@ -247,7 +316,8 @@ fn print_table(args: &Args, rows: &[Row]) {
     for r in rows {
         let t = &r.timings;
         println!(
-            "{:>7} {:>6} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>7.2}× {:>8.0} {:>4}/{:<3} Δs≤{:.2}",
+            "{:<44} {:>7} {:>6} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>7.2}× {:>8.0} {:>4}/{:<3} Δs≤{:.2}",
+            r.model,
             r.window,
             t.side,
             t.tiles,
@@ -262,5 +332,17 @@ fn print_table(args: &Args, rows: &[Row]) {
             rows[0].timings.basins,
             r.max_score_change
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mirrored;
+
+    #[test]
+    fn mirrored_tiling_repeats_without_a_seam() {
+        let got: Vec<usize> = (0..10).map(|i| mirrored(i, 3)).collect();
+        assert_eq!(got, [0, 1, 2, 2, 1, 0, 0, 1, 2, 2]);
+        assert_eq!(mirrored(5, 7), 5);
     }
 }

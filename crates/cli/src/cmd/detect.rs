@@ -31,8 +31,10 @@ Examples:
   yolo-basin detect ifg.png --colormap jet -o out     # a picture, read back to phase
 ";
 
-/// The bundled default model and demo scene, relative to the repository root.
+/// The bundled default model, the fast one `--fast` picks and the demo scene, relative to
+/// the repository root.
 pub const DEFAULT_WEIGHTS: &str = "models/light-yolo-basin-s.safetensors";
+pub const FAST_WEIGHTS: &str = "models/light-yolo-basin-n.safetensors";
 pub const DEFAULT_SCENE: &str = "data/demo/demo-scene.tif";
 
 /// Detect subsidence basins in a whole interferogram.
@@ -107,6 +109,10 @@ pub struct SceneOptions {
     /// Model weights (default: the bundled Light YOLO-Basin-S).
     #[arg(short, long)]
     pub weights: Option<PathBuf>,
+    /// Use the bundled fast model, Light YOLO-Basin-N: about 4× less computation than the
+    /// default Light-S, for a first pass over an archive; less accurate (README, "Models").
+    #[arg(long, conflicts_with = "weights")]
+    pub fast: bool,
     /// What the scene's values are: wrapped phase (rad), unwrapped phase (rad), LOS
     /// displacement (m), a complex interferogram or a picture. `auto` decides from the data
     /// type and the file's name, never its folders (a word starting `unw` → unwrapped;
@@ -165,6 +171,18 @@ pub struct SceneOptions {
     /// `cpu` (default), or `cuda` / `wgpu` when built with those features.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+}
+
+impl SceneOptions {
+    /// The weights to run: `--weights`, else the bundled fast model with `--fast`, else the
+    /// bundled default.
+    pub fn weights_path(&self) -> PathBuf {
+        match (&self.weights, self.fast) {
+            (Some(w), _) => w.clone(),
+            (None, true) => bundled(FAST_WEIGHTS),
+            (None, false) => bundled(DEFAULT_WEIGHTS),
+        }
+    }
 }
 
 // `Args` is its scene options plus the scene and the outputs: callers (benchmarks,
@@ -258,10 +276,7 @@ pub fn load_model(weights: &Path, args: &Args, min_score: Option<f64>) -> Result
 
 pub fn run(args: Args) -> Result<()> {
     let scene = args.scene.clone().unwrap_or_else(|| bundled(DEFAULT_SCENE));
-    let weights = args
-        .weights
-        .clone()
-        .unwrap_or_else(|| bundled(DEFAULT_WEIGHTS));
+    let weights = args.weights_path();
     if !scene.is_file() {
         bail!(
             "scene {} not found: give a wrapped-phase GeoTIFF, GAMMA raw raster or picture",

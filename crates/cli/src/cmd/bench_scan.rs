@@ -41,8 +41,8 @@ const MAX_SIMULATED: usize = 8205;
 #[derive(clap::Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct Args {
-    /// Model weights, comma-separated (default: the bundled Light-S, and the bundled fast
-    /// Light-N where present).
+    /// Model weights, comma-separated, each timed at every window setting (default: the
+    /// bundled model).
     #[arg(short, long, value_delimiter = ',')]
     pub weights: Vec<PathBuf>,
     /// Another `yolo-basin` executable (an earlier build) run first on the first model and
@@ -133,17 +133,13 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The weights to time: those given, else the bundled default and fast models.
+/// The weights to time: those given, else the bundled default.
 fn models(args: &Args) -> Vec<PathBuf> {
-    if !args.weights.is_empty() {
-        return args.weights.clone();
+    if args.weights.is_empty() {
+        vec![detect::bundled(detect::DEFAULT_WEIGHTS)]
+    } else {
+        args.weights.clone()
     }
-    let fast = detect::bundled(detect::FAST_WEIGHTS);
-    let mut models = vec![detect::bundled(detect::DEFAULT_WEIGHTS)];
-    if fast.is_file() {
-        models.push(fast);
-    }
-    models
 }
 
 fn file_name(path: &Path) -> String {

@@ -31,10 +31,8 @@ Examples:
   yolo-basin detect ifg.png --colormap jet -o out     # a picture, read back to phase
 ";
 
-/// The bundled default model, the fast one `--fast` picks and the demo scene, relative to
-/// the repository root.
+/// The bundled default model and demo scene, relative to the repository root.
 pub const DEFAULT_WEIGHTS: &str = "models/light-yolo-basin-s.safetensors";
-pub const FAST_WEIGHTS: &str = "models/light-yolo-basin-n.safetensors";
 pub const DEFAULT_SCENE: &str = "data/demo/demo-scene.tif";
 
 /// Detect subsidence basins in a whole interferogram.
@@ -109,10 +107,6 @@ pub struct SceneOptions {
     /// Model weights (default: the bundled Light YOLO-Basin-S).
     #[arg(short, long)]
     pub weights: Option<PathBuf>,
-    /// Use the bundled fast model, Light YOLO-Basin-N: about 4× less computation than the
-    /// default Light-S, for a first pass over an archive; less accurate (README, "Models").
-    #[arg(long, conflicts_with = "weights")]
-    pub fast: bool,
     /// What the scene's values are: wrapped phase (rad), unwrapped phase (rad), LOS
     /// displacement (m), a complex interferogram or a picture. `auto` decides from the data
     /// type and the file's name, never its folders (a word starting `unw` → unwrapped;
@@ -174,14 +168,11 @@ pub struct SceneOptions {
 }
 
 impl SceneOptions {
-    /// The weights to run: `--weights`, else the bundled fast model with `--fast`, else the
-    /// bundled default.
+    /// The weights to run: `--weights`, else the bundled default.
     pub fn weights_path(&self) -> PathBuf {
-        match (&self.weights, self.fast) {
-            (Some(w), _) => w.clone(),
-            (None, true) => bundled(FAST_WEIGHTS),
-            (None, false) => bundled(DEFAULT_WEIGHTS),
-        }
+        self.weights
+            .clone()
+            .unwrap_or_else(|| bundled(DEFAULT_WEIGHTS))
     }
 }
 

@@ -63,10 +63,7 @@ struct Row {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let weights = args
-        .weights
-        .clone()
-        .unwrap_or_else(|| detect::bundled(detect::DEFAULT_WEIGHTS));
+    let weights = detect::weights_or_bundled(args.weights.as_deref());
     let dargs = detect::default_args();
     let model = detect::load_model(&weights, &dargs, Some(0.001))?;
     let (gt, tiles) = validation_tiles(&args.data, args.tiles)?;

@@ -56,10 +56,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let weights = args
-        .weights
-        .clone()
-        .unwrap_or_else(|| detect::bundled(detect::DEFAULT_WEIGHTS));
+    let weights = detect::weights_or_bundled(args.weights.as_deref());
     let mut dargs = detect::default_args();
     dargs.score = args.score;
     dargs.window = args.window;

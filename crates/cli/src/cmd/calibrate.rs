@@ -55,10 +55,7 @@ fn candidates() -> impl Iterator<Item = f64> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let weights = args
-        .weights
-        .clone()
-        .unwrap_or_else(|| detect::bundled(detect::DEFAULT_WEIGHTS));
+    let weights = detect::weights_or_bundled(args.weights.as_deref());
     if weights.canonicalize().ok() == args.out.canonicalize().ok() {
         bail!(
             "--out {} is the input weights: write the calibrated copy elsewhere",

@@ -170,9 +170,7 @@ pub struct SceneOptions {
 impl SceneOptions {
     /// The weights to run: `--weights`, else the bundled default.
     pub fn weights_path(&self) -> PathBuf {
-        self.weights
-            .clone()
-            .unwrap_or_else(|| bundled(DEFAULT_WEIGHTS))
+        weights_or_bundled(self.weights.as_deref())
     }
 }
 
@@ -225,6 +223,12 @@ pub fn bundled(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(path)
+}
+
+/// The weights a command was given, else the bundled default model: every command's
+/// `--weights` default.
+pub fn weights_or_bundled(given: Option<&Path>) -> PathBuf {
+    given.map_or_else(|| bundled(DEFAULT_WEIGHTS), Path::to_path_buf)
 }
 
 /// The score threshold to use and where it came from.

@@ -67,10 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.data.display()
         );
     }
-    let weights = args
-        .weights
-        .clone()
-        .unwrap_or_else(|| detect::bundled(detect::DEFAULT_WEIGHTS));
+    let weights = detect::weights_or_bundled(args.weights.as_deref());
     let dargs = detect::default_args();
     let model = detect::load_model(&weights, &dargs, Some(args.score))?;
     let ts = model.header.config.tile;

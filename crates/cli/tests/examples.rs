@@ -165,6 +165,9 @@ fn scaled_down(example: &str) -> &'static str {
     }
     match words.get(1..3).unwrap_or(&[]) {
         ["train", ..] => " --max-iter 2 --eval-every 0 --batch 2 --no-progress",
+        ["calibrate", ..] if example.contains("--rescore-scenes") => {
+            " --scenes 1 --size 600 --rescore-scenes 2"
+        }
         ["calibrate", ..] => " --scenes 1 --size 600",
         ["hard-negatives", ..] => " --scenes 1 --size 600",
         ["synth", ..] => " --tiles 6 --scene-tiles 0 --scenes 1 --scene-size 600",

@@ -6,6 +6,7 @@
 //! - [`labels`]: YOLO txt, Pascal VOC XML (LabelImg layout), COCO JSON, label folders;
 //! - [`eval`]: pycocotools' COCOeval (bbox) reproduced to 1e-6, plus operating points;
 //! - [`plot`]: precision–recall curves as PNG;
+//! - [`rescore`]: a second look at each box (phase measures around it, a fitted logistic model);
 //! - [`tiling`]: tile plans, strip-wise streaming of large scenes, stitching;
 //! - [`tracks`]: basins linked across interferometric pairs (footprint overlap → tracks);
 //! - [`output`]: GeoJSON / CSV / COCO results of scene detections.
@@ -19,6 +20,7 @@ pub mod nms;
 pub mod output;
 pub mod plot;
 pub mod quicklook;
+pub mod rescore;
 pub mod tiling;
 pub mod tracks;
 

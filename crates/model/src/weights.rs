@@ -42,6 +42,11 @@ pub struct WeightsHeader {
     /// `detect` uses it unless given `--score`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
+    /// The second look at each box (`detect_core::rescore`), fitted on simulated training
+    /// scenes by `yolo-basin calibrate --rescore-scenes N`; its probability replaces the
+    /// network's score, and `calibration`'s threshold then applies to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescorer: Option<detect_core::rescore::Rescorer>,
 }
 
 /// How a model's default score threshold was chosen: the maximum F1 at IoU 0.5 on
@@ -69,6 +74,7 @@ impl WeightsHeader {
             training: serde_json::Value::Null,
             metrics: serde_json::Value::Null,
             calibration: None,
+            rescorer: None,
         }
     }
 

@@ -53,6 +53,10 @@ pub struct Args {
     /// Largest window side the scenes run in, as `detect --window` (0: the model's tiles).
     #[arg(long, default_value_t = input::defaults::WINDOW)]
     pub window: usize,
+    /// The network's own scores, without the second look the weights carry (give --score:
+    /// the stored threshold is for the second look's scores).
+    #[arg(long)]
+    pub no_rescore: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -60,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut dargs = detect::default_args();
     dargs.score = args.score;
     dargs.window = args.window;
+    dargs.no_rescore = args.no_rescore;
     let model = detect::load_model(&weights, &dargs, Some(LOW_SCORE))?;
     let (score, why) = detect::score_threshold(args.score, &model.header);
     let dir = scratch(args.scratch.as_deref(), "bench-scenes");
@@ -84,8 +89,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         scored.push(s);
     }
     let report = report_at(&scored, score, &dargs)?;
+    let look = match &model.rescorer {
+        Some(_) => "with the second look",
+        None => "network scores",
+    };
     println!(
-        "bench scenes: {} at score ≥ {score} ({why}), {} scenes of {}², {:.0} s",
+        "bench scenes: {} ({look}) at score ≥ {score} ({why}), {} scenes of {}², {:.0} s",
         weights.display(),
         scored.len(),
         args.size,

@@ -1,20 +1,39 @@
-//! `yolo-basin calibrate`: choose a model's default score threshold on simulated
-//! validation scenes and store it in the weights header.
+//! `yolo-basin calibrate`: fit the second look at each box on simulated training scenes
+//! (optional), then choose the default score threshold on simulated validation scenes, and
+//! store both in the weights header.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use detect_core::eval::scene::evaluate_scenes;
+use detect_core::eval::scene::{SceneCounts, evaluate_scenes};
+use detect_core::rescore::{Boosting, Rescorer, rescore};
+use detect_core::tiling::{StitchParams, stitch_at};
 
 use super::detect;
-use super::scenes::{LOW_SCORE, VALIDATION_SEED_BASE, score_scene, scratch, validation_specs};
+use super::scenes::{
+    LOW_SCORE, RESCORE_SEED_BASE, ScoredScene, VALIDATION_SEED_BASE, score_scene, scratch,
+    validation_specs,
+};
 
 const EXAMPLES: &str = "\
 Examples:
   yolo-basin calibrate -w runs/light-s/best.safetensors -o light-s-calibrated.safetensors
+  yolo-basin calibrate --rescore-scenes 96 --rescore-trees 0,50 -o look.safetensors
 ";
 
-/// Choose a model's default score threshold on simulated validation scenes.
+/// Penalty on the rescorer's standardised weights.
+const RESCORE_L2: f64 = 1.0;
+
+/// Choose a model's default score threshold on simulated validation scenes, after fitting
+/// a second look at each box on simulated training scenes.
+///
+/// With `--rescore-scenes N`, N training scenes (seeds 60,000 + k by default, conditions
+/// drawn as for training) are detected first and every box the network returns in a window
+/// (down to score 0.05) is measured: the phase gradient's coherence and fringe rate in the
+/// box's core, its rim and a ring around it, how radial the gradient is, the box's size, the
+/// window's roughness and how many boxes it holds. A logistic model of "this box is a
+/// basin (IoU ≥ 0.5)" on those measures and the network's score is stored in the weights;
+/// `detect` then replaces each box's score by its probability before stitching.
 ///
 /// The threshold `detect` uses by default is the one with the best F1 at IoU 0.5
 /// over simulated validation scenes (conditions drawn as for training; every fourth scene
@@ -47,6 +66,20 @@ pub struct Args {
     /// Largest window side the scenes run in, as `detect --window` (0: the model's tiles).
     #[arg(long, default_value_t = input::defaults::WINDOW)]
     pub window: usize,
+    /// Fit a new second look at each box on this many simulated training scenes (each
+    /// --size px) before choosing the threshold. 0: keep the one the weights carry, if any.
+    #[arg(long, default_value_t = 0, overrides_with = "rescore_scenes")]
+    pub rescore_scenes: usize,
+    /// First synth seed of the rescorer's training scenes.
+    #[arg(long, default_value_t = RESCORE_SEED_BASE)]
+    pub rescore_seed: u64,
+    /// Boosted trees added to the second look's weighted sum; several counts (`0,100`) fit
+    /// one each, and the best on the validation scenes is kept.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub rescore_trees: Vec<usize>,
+    /// Drop the second look the weights carry and calibrate the network's own scores.
+    #[arg(long, conflicts_with = "rescore_scenes")]
+    pub no_rescore: bool,
 }
 
 /// Thresholds tried: 0.05, 0.06, …, 0.95.
@@ -65,8 +98,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.scenes > 0, "--scenes must be at least 1");
     let mut dargs = detect::default_args();
     dargs.window = args.window;
-    let model = detect::load_model(&weights, &dargs, Some(LOW_SCORE))?;
+    // The network alone; each rescorer tried is applied to the kept features afterwards,
+    // exactly as `detect` applies it to each window's boxes before stitching.
+    dargs.no_rescore = true;
+    let mut model = detect::load_model(&weights, &dargs, Some(LOW_SCORE))?;
     let dir = scratch(args.scratch.as_deref(), "calibrate");
+    let tried: Vec<(String, Option<Rescorer>)> = if args.rescore_scenes > 0 {
+        fit_rescorers(&args, &dir, &mut model, &dargs)?
+    } else if args.no_rescore {
+        vec![("network scores".into(), None)]
+    } else {
+        let own = model.header.rescorer.clone();
+        if let Some(r) = &own {
+            r.check()
+                .with_context(|| format!("model weights {}", weights.display()))?;
+        }
+        vec![("the weights' own scores".into(), own)]
+    };
+    model.keep_features = tried.iter().any(|(_, r)| r.is_some());
     let mut scored = Vec::new();
     for spec in validation_specs(args.scenes, args.seed) {
         let s = score_scene(&spec, args.size, &dir, &model, &dargs)?;
@@ -78,33 +127,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         scored.push(s);
     }
-    let mut best: Option<(f64, detect_core::eval::scene::SceneCounts)> = None;
-    println!(
-        "score   recall  precision  F1  (IoU 0.5, {} validation scenes)",
-        scored.len()
-    );
-    for thr in candidates() {
-        let at: Vec<_> = scored
-            .iter()
-            .map(|s| (s.truth.clone(), s.detections_at(thr, &dargs)))
-            .collect();
-        let r = evaluate_scenes(&at, thr)?;
-        let c = r.overall.at(0.5).cloned().context("IoU 0.5 counts")?;
-        if ((thr * 100.0).round() as u32).is_multiple_of(5) {
-            println!(
-                "{thr:.2}   {:.3}   {:.3}      {:.3}",
-                c.recall, c.precision, c.f1
-            );
-        }
-        // Ties go to the higher threshold: fewer false alarms for the same F1.
-        if best.as_ref().is_none_or(|(_, b)| c.f1 >= b.f1) {
-            best = Some((thr, c));
+    let mut chosen: Option<(f64, SceneCounts, Option<Rescorer>)> = None;
+    for (name, rescorer) in tried {
+        let scenes = rescored(&scored, rescorer.as_ref());
+        println!(
+            "{name}: score   recall  precision  F1  (IoU 0.5, {} validation scenes)",
+            scenes.len()
+        );
+        let (thr, c) = best_threshold(&scenes, &dargs)?;
+        println!(
+            "  best: {thr:.2} with recall {:.3}, precision {:.3}, F1 {:.3}",
+            c.recall, c.precision, c.f1
+        );
+        if chosen.as_ref().is_none_or(|(_, b, _)| c.f1 > b.f1) {
+            chosen = Some((thr, c, rescorer));
         }
     }
+    let (thr, c, rescorer) = chosen.context("nothing calibrated")?;
+    where_basins_go(&rescored(&scored, rescorer.as_ref()), thr, &dargs);
+    model.rescorer = rescorer;
+    let best = Some((thr, c));
     let (thr, c) = best.context("no threshold tried")?;
     let device = model::device::select_device("cpu")?;
     let (net, mut header) = model::load_weights(&weights, &device)
         .with_context(|| format!("loading {}", weights.display()))?;
+    header.rescorer = model.rescorer.clone();
     header.calibration = Some(model::Calibration {
         score_threshold: thr,
         f1: c.f1,
@@ -128,4 +175,191 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     Ok(())
+}
+
+/// The threshold of best F1 at IoU 0.5 over `scenes`, printing every fifth.
+fn best_threshold(
+    scenes: &[ScoredScene],
+    dargs: &detect::Args,
+) -> anyhow::Result<(f64, SceneCounts)> {
+    let mut best: Option<(f64, SceneCounts)> = None;
+    for thr in candidates() {
+        let at: Vec<_> = scenes
+            .iter()
+            .map(|s| (s.truth.clone(), s.detections_at(thr, dargs)))
+            .collect();
+        let r = evaluate_scenes(&at, thr)?;
+        let c = r.overall.at(0.5).cloned().context("IoU 0.5 counts")?;
+        if ((thr * 100.0).round() as u32).is_multiple_of(5) {
+            println!(
+                "  {thr:.2}   {:.3}   {:.3}      {:.3}",
+                c.recall, c.precision, c.f1
+            );
+        }
+        // Ties go to the higher threshold: fewer false alarms for the same F1.
+        if best.as_ref().is_none_or(|(_, b)| c.f1 >= b.f1) {
+            best = Some((thr, c));
+        }
+    }
+    best.context("no threshold tried")
+}
+
+/// Prints how many validation basins some box matches (IoU ≥ 0.5) at each stage from the
+/// windows' boxes to `detect`'s output at `thr`: where the recall goes.
+fn where_basins_go(scenes: &[ScoredScene], thr: f64, dargs: &detect::Args) {
+    use detect_core::iou::iou;
+    let matched = |truth: &[detect_core::BBox], boxes: &[detect_core::BBox]| {
+        truth
+            .iter()
+            .filter(|t| boxes.iter().any(|b| iou(t, b) >= 0.5))
+            .count()
+    };
+    let no_bowls = StitchParams {
+        bowl_ios: 2.0,
+        ..detect::stitch_params(dargs)
+    };
+    let mut counts = [0usize; 5];
+    for s in scenes {
+        let truth: Vec<_> = s.truth.basins.iter().map(|b| b.bbox).collect();
+        let raw: Vec<_> = s
+            .run
+            .tiles
+            .iter()
+            .flat_map(|t| {
+                let r = t.tile.rect();
+                t.dets.iter().map(move |d| d.bbox.translate(r.x1, r.y1))
+            })
+            .collect();
+        let stitched = |min: f64, p: &StitchParams| -> Vec<detect_core::BBox> {
+            stitch_at(&s.run.plan, &s.run.tiles, min, p)
+                .iter()
+                .map(|d| d.bbox)
+                .collect()
+        };
+        let out: Vec<_> = s.detections_at(thr, dargs).iter().map(|d| d.bbox).collect();
+        let stages = [
+            truth.len(),
+            matched(&truth, &raw),
+            matched(&truth, &stitched(0.0, &no_bowls)),
+            matched(&truth, &stitched(thr, &no_bowls)),
+            matched(&truth, &out),
+        ];
+        for (c, v) in counts.iter_mut().zip(stages) {
+            *c += v;
+        }
+    }
+    println!(
+        "validation basins matched (IoU ≥ 0.5) of {}: by a window's box {}, after stitching {}, at score ≥ {thr:.2} {}, merged into bowls (detect's output) {}",
+        counts[0], counts[1], counts[2], counts[3], counts[4]
+    );
+}
+
+/// The scenes with each window box's score replaced by `rescorer`'s (as is without one).
+fn rescored(scenes: &[ScoredScene], rescorer: Option<&Rescorer>) -> Vec<ScoredScene> {
+    scenes
+        .iter()
+        .map(|s| {
+            let mut run = s.run.clone();
+            if let Some(r) = rescorer {
+                for (t, f) in run.tiles.iter_mut().zip(&s.run.features) {
+                    rescore(r, &mut t.dets, f);
+                }
+            }
+            ScoredScene {
+                truth: s.truth.clone(),
+                run,
+            }
+        })
+        .collect()
+}
+
+/// Fits the second look on `args.rescore_scenes` training scenes detected with `model`'s
+/// network alone, once per `--rescore-trees` count.
+fn fit_rescorers(
+    args: &Args,
+    dir: &std::path::Path,
+    model: &mut detect::LoadedModel,
+    dargs: &detect::Args,
+) -> anyhow::Result<Vec<(String, Option<Rescorer>)>> {
+    anyhow::ensure!(
+        model.header.config.input != model::InputKind::Rgb,
+        "--rescore-scenes: the second look measures phase, and this model reads pictures"
+    );
+    model.keep_features = true;
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let (mut basins, mut basins_boxed) = (0, 0);
+    let specs = validation_specs(args.rescore_scenes, args.rescore_seed);
+    for spec in specs.iter().map(|s| super::scenes::SceneSpec {
+        name: format!("train-{}", s.seed - args.rescore_seed),
+        ..s.clone()
+    }) {
+        let s = score_scene(&spec, args.size, dir, model, dargs)?;
+        // Only its boxes are needed: 96 scenes of 3,000² would hold ~10 GB.
+        std::fs::remove_dir_all(dir.join(&spec.name))
+            .with_context(|| format!("removing the training scene {}", spec.name))?;
+        let before = y.len();
+        let boxed = add_samples(&s, &mut x, &mut y);
+        let found = y[before..].iter().filter(|&&v| v).count();
+        eprintln!(
+            "{}: {} basins ({boxed} with a true box), {} boxes of which {found} true",
+            spec.name,
+            s.truth.basins.len(),
+            y.len() - before
+        );
+        (basins, basins_boxed) = (basins + s.truth.basins.len(), basins_boxed + boxed);
+    }
+    model.keep_features = false;
+    println!(
+        "{} boxes ({} true) of {} training scenes; {basins_boxed} of {basins} basins have a true box (the most any rescoring can find)",
+        y.len(),
+        y.iter().filter(|&&v| v).count(),
+        args.rescore_scenes
+    );
+    let mut fitted = Vec::new();
+    for &rounds in &args.rescore_trees {
+        let boosting = (rounds > 0).then(|| Boosting {
+            rounds,
+            ..Boosting::default()
+        });
+        let r = Rescorer::fit(&x, &y, RESCORE_L2, boosting.as_ref())
+            .context("fitting the second look on the training scenes' boxes")?;
+        if rounds == 0 {
+            println!("linear second look, standardised weights:");
+            for (name, w) in r.features.iter().zip(&r.weights) {
+                println!("  {name:<26} {w:+.3}");
+            }
+        }
+        fitted.push((format!("second look, {rounds} trees"), Some(r)));
+    }
+    Ok(fitted)
+}
+
+/// Every window box of a scene, its features and whether it is a basin (IoU ≥ 0.5 with a
+/// true box clipped to the window); returns how many of the scene's basins some box in
+/// scene pixels matches at IoU ≥ 0.5.
+fn add_samples(
+    s: &ScoredScene,
+    x: &mut Vec<detect_core::rescore::Features>,
+    y: &mut Vec<bool>,
+) -> usize {
+    let truth: Vec<_> = s.truth.basins.iter().map(|b| b.bbox).collect();
+    let mut boxed = vec![false; truth.len()];
+    for (t, f) in s.run.tiles.iter().zip(&s.run.features) {
+        y.extend(detect_core::rescore::labels(
+            &t.tile.rect(),
+            &t.dets,
+            &truth,
+            0.5,
+        ));
+        x.extend_from_slice(f);
+        let r = t.tile.rect();
+        for d in &t.dets {
+            let b = &d.bbox;
+            let scene = detect_core::BBox::new(b.x1 + r.x1, b.y1 + r.y1, b.x2 + r.x1, b.y2 + r.y1);
+            for (hit, tb) in boxed.iter_mut().zip(&truth) {
+                *hit |= detect_core::iou::iou(&scene, tb) >= 0.5;
+            }
+        }
+    }
+    boxed.iter().filter(|&&b| b).count()
 }

@@ -12,6 +12,7 @@ use detect_core::Detection;
 use detect_core::output::{
     Basin, Frame, GeoJsonCoords, coco_results, write_csv, write_geojson, write_gpkg,
 };
+use detect_core::rescore::{Features, Phasors, Rescorer, rescore, window_features};
 use detect_core::tiling::{
     RowSource, StitchParams, TileData, TileDetections, TilePlan, detect_tiles, stitch_at,
 };
@@ -165,6 +166,12 @@ pub struct SceneOptions {
     /// `cpu` (default), or `cuda` / `wgpu` when built with those features.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Keep the network's own scores: skip the second look at each box that weights
+    /// calibrated with `calibrate --rescore-scenes` carry (phase measures in and around the
+    /// box, weighed by a model fitted on simulated scenes). Their stored threshold is for
+    /// the second look's scores, so give `--score` with this.
+    #[arg(long)]
+    pub no_rescore: bool,
 }
 
 impl SceneOptions {
@@ -241,6 +248,10 @@ pub struct LoadedModel {
     pub predictor: Predictor,
     pub header: model::WeightsHeader,
     pub path: PathBuf,
+    /// The second look at each box, when the weights carry one and `--no-rescore` is off.
+    pub rescorer: Option<Rescorer>,
+    /// Keep every window box's features in [`SceneTiles::features`] (to fit a rescorer).
+    pub keep_features: bool,
 }
 
 /// Loads `weights` for detection with scores down to `min_score`.
@@ -262,10 +273,20 @@ pub fn load_model(weights: &Path, args: &Args, min_score: Option<f64>) -> Result
         Predictor::new(&net)?
     }
     .with_params(params);
+    let rescorer = match (&header.rescorer, args.no_rescore) {
+        (Some(r), false) => {
+            r.check()
+                .with_context(|| format!("model weights {}", weights.display()))?;
+            Some(r.clone())
+        }
+        _ => None,
+    };
     Ok(LoadedModel {
         predictor,
         header,
         path: weights.to_path_buf(),
+        rescorer,
+        keep_features: false,
     })
 }
 
@@ -279,6 +300,12 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     let (model, score, why) = load_for_scenes(&weights, &args)?;
+    if args.no_rescore && model.header.rescorer.is_some() && args.score.is_none() {
+        eprintln!(
+            "warning: --no-rescore keeps the network's scores, but the threshold stored in {} was chosen for the second look's: give --score",
+            weights.display()
+        );
+    }
     let run = detect_tiles_of(&scene, &args, &model, true)?;
     let t0 = Instant::now();
     let mut basins = stitched_basins(&run, &model, score, &args);
@@ -313,9 +340,10 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     let timings = Timings {
-        read_secs: run.secs - run.encode_secs - run.network_secs,
+        read_secs: run.secs - run.encode_secs - run.network_secs - run.rescore_secs,
         encode_secs: run.encode_secs,
         network_secs: run.network_secs,
+        rescore_secs: run.rescore_secs,
         stitch_secs: (t1 - t0).as_secs_f64(),
         write_secs: (t3 - t2).as_secs_f64(),
         extras_secs: (t2 - t1).as_secs_f64() + t3.elapsed().as_secs_f64(),
@@ -338,11 +366,18 @@ pub fn run(args: Args) -> Result<()> {
         weights.display(),
         model.predictor.engine_name(),
     );
+    if let Some(r) = &model.rescorer {
+        println!(
+            "  scores from the second look at each box (phase around it; fitted on {} boxes of simulated scenes); --no-rescore keeps the network's",
+            r.samples
+        );
+    }
     println!(
-        "  reading {:.1} s, encoding {:.1} s, network {:.1} s, stitching {:.2} s, writing {:.2} s, quicklook and deformation {:.1} s",
+        "  reading {:.1} s, encoding {:.1} s, network {:.1} s, second look {:.2} s, stitching {:.2} s, writing {:.2} s, quicklook and deformation {:.1} s",
         timings.read_secs,
         timings.encode_secs,
         timings.network_secs,
+        timings.rescore_secs,
         timings.stitch_secs,
         timings.write_secs,
         timings.extras_secs
@@ -390,6 +425,9 @@ pub struct Timings {
     pub read_secs: f64,
     pub encode_secs: f64,
     pub network_secs: f64,
+    /// The second look at the network's boxes (`detect_core::rescore`).
+    #[serde(default)]
+    pub rescore_secs: f64,
     pub stitch_secs: f64,
     pub write_secs: f64,
     /// The quicklook picture (a second, multilooked read of the scene) and per-basin
@@ -409,6 +447,7 @@ impl Timings {
         self.read_secs
             + self.encode_secs
             + self.network_secs
+            + self.rescore_secs
             + self.stitch_secs
             + self.write_secs
             + self.extras_secs
@@ -421,15 +460,20 @@ pub fn stitch_params(args: &Args) -> StitchParams {
 }
 
 /// A scene run through the model, before stitching.
+#[derive(Clone)]
 pub struct SceneTiles {
     pub plan: TilePlan,
     pub tiles: Vec<TileDetections>,
     pub geo: Option<GeoInfo>,
     /// Seconds from opening the scene to the last tile's boxes.
     pub secs: f64,
-    /// Of which in encoding tiles (and Goldstein filtering) and in the network.
+    /// Of which in encoding tiles (and Goldstein filtering), in the network, and in the
+    /// second look at its boxes.
     pub encode_secs: f64,
     pub network_secs: f64,
+    pub rescore_secs: f64,
+    /// Each tile's boxes' features, in the order of `tiles`, when the model keeps them.
+    pub features: Vec<Vec<Features>>,
 }
 
 /// Streams `scene` through the model tile by tile (the options of `args`: kind, coherence,
@@ -485,7 +529,9 @@ pub fn detect_source<S: RowSource>(
     );
     let started = Instant::now();
     let goldstein = args.goldstein;
-    let (mut encode_secs, mut network_secs) = (0.0, 0.0);
+    let (mut encode_secs, mut network_secs, mut rescore_secs) = (0.0, 0.0, 0.0);
+    let mut features = Vec::new();
+    let second_look = data_kind == InputKind::Phase;
     let detector = |tiles: &[TileData]| -> Result<Vec<Vec<Detection>>, BoxError> {
         let t0 = Instant::now();
         let mut x = Vec::with_capacity(tiles.len() * 3 * tile * tile);
@@ -493,9 +539,23 @@ pub fn detect_source<S: RowSource>(
             x.extend(encode_tile(t, data_kind, goldstein)?);
         }
         let t1 = Instant::now();
-        let dets = predictor.predict(&x, tiles.len(), tile, tile)?;
+        let mut dets = predictor.predict(&x, tiles.len(), tile, tile)?;
+        let t2 = Instant::now();
+        if second_look && (model.rescorer.is_some() || model.keep_features) {
+            let n = tile * tile;
+            for (planes, d) in x.chunks_exact(3 * n).zip(dets.iter_mut()) {
+                let f = window_features(&phasors(planes, tile), d);
+                if let Some(r) = &model.rescorer {
+                    rescore(r, d, &f);
+                }
+                if model.keep_features {
+                    features.push(f);
+                }
+            }
+        }
         encode_secs += (t1 - t0).as_secs_f64();
-        network_secs += t1.elapsed().as_secs_f64();
+        network_secs += (t2 - t1).as_secs_f64();
+        rescore_secs += t2.elapsed().as_secs_f64();
         // Tiles come in plan order, those without data skipped: the bar stands after the
         // last one run, so skipped tiles count as passed.
         if let Some(last) = tiles.last() {
@@ -513,7 +573,20 @@ pub fn detect_source<S: RowSource>(
         secs: started.elapsed().as_secs_f64(),
         encode_secs,
         network_secs,
+        rescore_secs,
+        features,
     })
+}
+
+/// The unit phasors of one encoded phase window `[cos, sin, coherence]` of side `side`.
+fn phasors(planes: &[f32], side: usize) -> Phasors<'_> {
+    let n = side * side;
+    Phasors {
+        cos: &planes[..n],
+        sin: &planes[n..2 * n],
+        width: side,
+        height: side,
+    }
 }
 
 /// The tiles of a `width` × `height` scene for a model of input `tile`: its own tiles, or

@@ -20,6 +20,8 @@ pub const LOW_SCORE: f64 = 0.05;
 /// [`VALIDATION_SEED_BASE`]; training scenes come from other streams altogether.
 pub const BENCH_SEED_BASE: u64 = 90_000;
 pub const VALIDATION_SEED_BASE: u64 = 70_000;
+/// The scenes `calibrate --rescore-scenes` fits the second look on.
+pub const RESCORE_SEED_BASE: u64 = 60_000;
 
 /// One scene of a set: a name, its seed and the conditions fixed for it.
 #[derive(Clone, Debug)]

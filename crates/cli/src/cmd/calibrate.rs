@@ -33,7 +33,9 @@ const RESCORE_L2: f64 = 1.0;
 /// box's core, its rim and a ring around it, how radial the gradient is, the box's size, the
 /// window's roughness and how many boxes it holds. A logistic model of "this box is a
 /// basin (IoU ≥ 0.5)" on those measures and the network's score is stored in the weights;
-/// `detect` then replaces each box's score by its probability before stitching.
+/// `detect` then replaces each box's score by its probability before stitching. The
+/// network's own scores are calibrated beside each fit, and the best on the validation
+/// scenes is kept.
 ///
 /// The threshold `detect` uses by default is the one with the best F1 at IoU 0.5
 /// over simulated validation scenes (conditions drawn as for training; every fourth scene
@@ -315,7 +317,8 @@ fn fit_rescorers(
         y.iter().filter(|&&v| v).count(),
         args.rescore_scenes
     );
-    let mut fitted = Vec::new();
+    // The network's own scores compete too: a second look is kept only where it helps.
+    let mut fitted = vec![("network scores".to_string(), None)];
     for &rounds in &args.rescore_trees {
         let boosting = (rounds > 0).then(|| Boosting {
             rounds,

@@ -36,7 +36,7 @@ pub mod rawbands;
 pub mod tiff_read;
 pub mod tiff_write;
 pub mod vrt;
-mod xml;
+pub mod xml;
 
 pub use any::{Format, ReadOptions, RowReader, detect_format, open_any, read_any, read_any_with};
 pub use band::{BandChoice, open_band};

@@ -1,7 +1,7 @@
-//! A minimal element tree over quick-xml for the XML headers rasters come with (ISCE
-//! `.xml`, GDAL `.vrt`, SNAP `.dim`, GeoTIFF GDAL_METADATA): names, attributes, text and
-//! children. (detect-core has its own for VOC labels; it depends on this crate, not the
-//! other way round.)
+//! The project's one XML reader: a minimal element tree over quick-xml for the XML headers
+//! rasters come with (ISCE `.xml`, GDAL `.vrt`, SNAP `.dim`, GeoTIFF GDAL_METADATA) and for
+//! Pascal VOC labels (detect-core): names, attributes, text, children, and the line each
+//! element starts on, for error messages that point into the file.
 
 use std::path::Path;
 
@@ -12,16 +12,27 @@ use quick_xml::events::{BytesStart, Event};
 use crate::error::RasterError;
 
 #[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct Element {
+pub struct Element {
     pub name: String,
     pub attrs: Vec<(String, String)>,
     /// The element's own text, trimmed.
     pub text: String,
+    /// The line (from 1) of the start tag's closing `>`, where a person sees the tag.
+    pub line: usize,
     pub children: Vec<Element>,
 }
 
+/// Why a document could not be read, and on which line (from 1).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct XmlError {
+    pub line: usize,
+    pub message: String,
+}
+
 impl Element {
-    /// First child named `name` (ASCII case-insensitive: ISCE writes `width` and GDAL `WIDTH`).
+    /// First child named `name` (ASCII case-insensitive: ISCE writes `width` and GDAL
+    /// `WIDTH`; a VOC file's `<Object>` is an object).
     pub fn child(&self, name: &str) -> Option<&Element> {
         self.children
             .iter()
@@ -49,9 +60,9 @@ impl Element {
     }
 }
 
-/// Deepest nesting accepted: SNAP's metadata nests about a dozen deep; a bound keeps a
-/// crafted file from exhausting the stack or the time.
-const MAX_DEPTH: usize = 256;
+/// Deepest nesting accepted: SNAP's metadata nests about a dozen deep, a VOC annotation
+/// four; a bound keeps a crafted file from exhausting the stack or the time.
+pub const MAX_DEPTH: usize = 256;
 /// Largest header read: a SNAP `.dim` with a long processing history is a few MiB.
 pub(crate) const MAX_XML_BYTES: u64 = 64 << 20;
 
@@ -68,24 +79,37 @@ pub(crate) fn parse_file(path: &Path, what: &str) -> Result<Element, RasterError
     }
     let bytes = std::fs::read(path).map_err(|e| RasterError::io(path, e))?;
     parse(&String::from_utf8_lossy(&bytes))
-        .map_err(|msg| RasterError::format(path, format!("not a readable {what}: {msg}")))
+        .map_err(|e| RasterError::format(path, format!("not a readable {what}: {e}")))
 }
 
 /// Parses `text` into its root element.
-pub(crate) fn parse(text: &str) -> Result<Element, String> {
+pub fn parse(text: &str) -> Result<Element, XmlError> {
     let mut reader = Reader::from_str(text);
+    // No trimming by the reader: it would trim each piece of text around an entity
+    // (`x &amp; y` would become `x&y`). Whole element texts are trimmed when they close.
+    let lines = std::cell::RefCell::new(Lines::new(text));
+    let line_at = |pos: u64| lines.borrow_mut().at(pos as usize);
+    let err = |line: usize, message: String| XmlError { line, message };
     let mut stack: Vec<Element> = vec![Element::default()];
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("malformed XML at byte {}: {e}", reader.error_position()))?;
+        let event = reader.read_event().map_err(|e| {
+            err(
+                line_at(reader.error_position()),
+                format!("malformed XML: {e}"),
+            )
+        })?;
+        // The reader stands just past the event: for a tag that is its closing `>`.
+        let line = line_at(reader.buffer_position().saturating_sub(1));
         match event {
             Event::Start(_) if stack.len() > MAX_DEPTH => {
-                return Err(format!("elements nested deeper than {MAX_DEPTH}"));
+                return Err(err(
+                    line,
+                    format!("elements nested deeper than {MAX_DEPTH}"),
+                ));
             }
-            Event::Start(e) => stack.push(element(&e)?),
+            Event::Start(e) => stack.push(element(&e, line).map_err(|m| err(line, m))?),
             Event::Empty(e) => {
-                let el = element(&e)?;
+                let el = element(&e, line).map_err(|m| err(line, m))?;
                 push_child(&mut stack, el);
             }
             // The sentinel at the bottom is never popped: quick-xml refuses an end tag
@@ -95,11 +119,15 @@ pub(crate) fn parse(text: &str) -> Result<Element, String> {
                 push_child(&mut stack, el);
             }
             Event::Text(t) => {
-                let s = t.xml_content().map_err(|e| format!("bad text: {e}"))?;
+                let s = t
+                    .xml_content()
+                    .map_err(|e| err(line, format!("bad text: {e}")))?;
                 append_text(&mut stack, &s);
             }
             Event::CData(t) => {
-                let s = t.xml_content().map_err(|e| format!("bad CDATA: {e}"))?;
+                let s = t
+                    .xml_content()
+                    .map_err(|e| err(line, format!("bad CDATA: {e}")))?;
                 append_text(&mut stack, &s);
             }
             Event::GeneralRef(r) => {
@@ -108,7 +136,7 @@ pub(crate) fn parse(text: &str) -> Result<Element, String> {
                     _ => {
                         let name = r.decode().map(|n| n.into_owned()).unwrap_or_default();
                         resolve_predefined_entity(&name)
-                            .ok_or_else(|| format!("unknown entity &{name};"))?
+                            .ok_or_else(|| err(line, format!("unknown entity &{name};")))?
                             .to_string()
                     }
                 };
@@ -118,17 +146,19 @@ pub(crate) fn parse(text: &str) -> Result<Element, String> {
             _ => {}
         }
     }
-    let mut top = stack
-        .pop()
-        .filter(|_| stack.is_empty())
-        .ok_or("unexpected end of file: an element is not closed")?;
+    let mut top = stack.pop().filter(|_| stack.is_empty()).ok_or_else(|| {
+        err(
+            Lines::new(text).at(text.len()),
+            "unexpected end of file: an element is not closed".into(),
+        )
+    })?;
     top.children
         .pop()
         .filter(|_| top.children.is_empty())
-        .ok_or_else(|| "expected exactly one root element".to_string())
+        .ok_or_else(|| err(1, "expected exactly one root element".into()))
 }
 
-fn element(e: &BytesStart) -> Result<Element, String> {
+fn element(e: &BytesStart, line: usize) -> Result<Element, String> {
     let mut attrs = Vec::new();
     for a in e.attributes() {
         let a = a.map_err(|e| format!("bad attribute: {e}"))?;
@@ -143,6 +173,7 @@ fn element(e: &BytesStart) -> Result<Element, String> {
     Ok(Element {
         name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
         attrs,
+        line,
         ..Element::default()
     })
 }
@@ -157,6 +188,37 @@ fn push_child(stack: &mut [Element], mut el: Element) {
 fn append_text(stack: &mut [Element], s: &str) {
     if let Some(el) = stack.last_mut() {
         el.text.push_str(s);
+    }
+}
+
+/// Line numbers of byte positions, counted on from the last one asked (the reader's
+/// positions only grow), so a long file costs one pass, not one per element.
+struct Lines<'a> {
+    text: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text: text.as_bytes(),
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    fn at(&mut self, pos: usize) -> usize {
+        let end = pos.min(self.text.len());
+        if end < self.pos {
+            (self.pos, self.line) = (0, 1);
+        }
+        self.line += self.text[self.pos..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.pos = end;
+        self.line
     }
 }
 
@@ -188,6 +250,29 @@ mod tests {
         assert!(parse("<a/><b/>").is_err());
         let n = 100_000;
         let deep = "<a>".repeat(n) + &"</a>".repeat(n);
-        assert!(parse(&deep).unwrap_err().contains("deeper than 256"));
+        let e = parse(&deep).unwrap_err();
+        assert!(e.message.contains("deeper than 256") && e.line == 1, "{e}");
+        let ok = "<a>".repeat(MAX_DEPTH) + &"</a>".repeat(MAX_DEPTH);
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn line_numbers_count_on_and_back() {
+        let mut l = Lines::new("a\nb\nc\n");
+        assert_eq!(
+            (l.at(0), l.at(2), l.at(5), l.at(2), l.at(100)),
+            (1, 2, 3, 2, 4)
+        );
+    }
+
+    #[test]
+    fn elements_and_errors_know_their_lines() {
+        let root = parse("<a>\n <b>x &amp; y</b>\n <c><d>1</d></c>\n</a>\n").unwrap();
+        assert_eq!(root.child("b").unwrap().text, "x & y");
+        assert_eq!(root.child("b").unwrap().line, 2);
+        assert_eq!(root.child("c").unwrap().line, 3);
+        let e = parse("<a>\n<b>1</c>\n</a>").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.to_string().starts_with("line 2: "), "{e}");
     }
 }

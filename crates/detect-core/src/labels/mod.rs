@@ -7,7 +7,6 @@ pub mod classes;
 pub mod coco;
 pub mod dir;
 pub mod voc;
-mod xml;
 pub mod yolo;
 
 use std::path::{Path, PathBuf};

@@ -17,9 +17,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::xml::{Element, escape_text, parse};
 use super::{ImageLabels, LabelError, LabeledBox, read_text, write_text};
 use crate::bbox::BBox;
+use raster::xml::{Element, parse};
 
 /// What a VOC file holds beyond the boxes.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,7 +154,7 @@ pub fn parse_voc_xml(
     classes: &mut Vec<String>,
     allow_new: bool,
 ) -> Result<ImageLabels, LabelError> {
-    let root = parse(text).map_err(|(line, msg)| LabelError::line(path, line, msg))?;
+    let root = parse(text).map_err(|e| LabelError::line(path, e.line, e.message))?;
     if root.name != "annotation" {
         return Err(LabelError::line(
             path,
@@ -274,6 +274,13 @@ fn number<T: std::str::FromStr>(
             ),
         )
     })
+}
+
+/// Escapes text content the way lxml serialises it (`&`, `<`, `>`).
+fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

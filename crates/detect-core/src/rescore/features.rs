@@ -60,7 +60,7 @@ pub struct LocalGradient {
 
 impl LocalGradient {
     pub fn rate(&self) -> f64 {
-        self.gx.hypot(self.gy)
+        (self.gx * self.gx + self.gy * self.gy).sqrt()
     }
 }
 
@@ -71,39 +71,41 @@ impl Phasors<'_> {
         n == Some(self.cos.len()) && n == Some(self.sin.len())
     }
 
-    fn at(&self, x: usize, y: usize) -> (f64, f64) {
-        let i = y * self.width + x;
-        (f64::from(self.cos[i]), f64::from(self.sin[i]))
-    }
-
     /// The 5 × 5 gradient phasor sums around (x, y), clipped to the window; `None` where no
     /// pair of neighbouring pixels both hold data.
     pub fn gradient(&self, x: usize, y: usize) -> Option<LocalGradient> {
         let (w, h) = (self.width, self.height);
-        if x >= w || y >= h {
+        if x >= w || y >= h || !self.is_consistent() {
             return None;
         }
         let (x0, x1) = (x.saturating_sub(HALF), (x + HALF).min(w - 1));
         let (y0, y1) = (y.saturating_sub(HALF), (y + HALF).min(h - 1));
         let (mut sx, mut sy) = ([0.0f64; 2], [0.0f64; 2]);
         let (mut nx, mut ny) = (0u32, 0u32);
+        // Row slices instead of indexing pixel by pixel: this is the second look's inner loop.
+        let row = |y: usize| {
+            let r = y * w + x0..=y * w + x1;
+            (&self.cos[r.clone()], &self.sin[r])
+        };
         for yy in y0..=y1 {
-            for xx in x0..=x1 {
-                let (c, s) = self.at(xx, yy);
+            let (cr, sr) = row(yy);
+            let below = (yy < y1).then(|| row(yy + 1));
+            for k in 0..cr.len() {
+                let (c, s) = (f64::from(cr[k]), f64::from(sr[k]));
                 if c == 0.0 && s == 0.0 {
                     continue;
                 }
                 // z(right) · conj(z) and z(below) · conj(z).
-                if xx < x1 {
-                    let (c2, s2) = self.at(xx + 1, yy);
+                if k + 1 < cr.len() {
+                    let (c2, s2) = (f64::from(cr[k + 1]), f64::from(sr[k + 1]));
                     if c2 != 0.0 || s2 != 0.0 {
                         sx[0] += c2 * c + s2 * s;
                         sx[1] += s2 * c - c2 * s;
                         nx += 1;
                     }
                 }
-                if yy < y1 {
-                    let (c2, s2) = self.at(xx, yy + 1);
+                if let Some((cb, sb)) = below {
+                    let (c2, s2) = (f64::from(cb[k]), f64::from(sb[k]));
                     if c2 != 0.0 || s2 != 0.0 {
                         sy[0] += c2 * c + s2 * s;
                         sy[1] += s2 * c - c2 * s;
@@ -115,7 +117,9 @@ impl Phasors<'_> {
         if nx + ny == 0 {
             return None;
         }
-        let len = |s: [f64; 2]| s[0].hypot(s[1]);
+        // Bounded values (|s| ≤ 50): a plain square root; glibc's careful hypot cost 6 % of
+        // a Light-N scan.
+        let len = |s: [f64; 2]| (s[0] * s[0] + s[1] * s[1]).sqrt();
         let angle = |s: [f64; 2], n: u32| if n == 0 { 0.0 } else { s[1].atan2(s[0]) };
         Some(LocalGradient {
             q: (len(sx) + len(sy)) / f64::from(nx + ny),
@@ -222,7 +226,7 @@ pub fn box_features(
             rr.add(&l);
             // The gradient against the radius of the box's ellipse, where it is measurable.
             let (rx, ry) = ((fx - cx) / bw, (fy - cy) / bh);
-            let (rn, gn) = (rx.hypot(ry), l.rate());
+            let (rn, gn) = ((rx * rx + ry * ry).sqrt(), l.rate());
             if l.q > 0.3 && rn > 0.0 && gn > 0.0 {
                 radial.0 += (l.gx * rx + l.gy * ry) / (rn * gn);
                 radial.1 += 1;
@@ -272,6 +276,15 @@ pub fn logit(p: f64) -> f64 {
 mod tests {
     use super::*;
 
+    fn phasors<'a>(c: &'a [f32], s: &'a [f32], width: usize, height: usize) -> Phasors<'a> {
+        Phasors {
+            cos: c,
+            sin: s,
+            width,
+            height,
+        }
+    }
+
     /// Planes of `phase(x, y)` over `w × h`, `None` = no data.
     fn planes(w: usize, h: usize, phase: impl Fn(f64, f64) -> Option<f64>) -> [Vec<f32>; 2] {
         let (mut c, mut s) = (vec![0.0; w * h], vec![0.0; w * h]);
@@ -289,12 +302,7 @@ mod tests {
     #[test]
     fn a_plane_fringe_pattern_has_coherence_one_and_its_rate() {
         let [c, s] = planes(40, 30, |x, y| Some(0.7 * x - 0.4 * y + 1.3));
-        let p = Phasors {
-            cos: &c,
-            sin: &s,
-            width: 40,
-            height: 30,
-        };
+        let p = phasors(&c, &s, 40, 30);
         for (x, y) in [(0, 0), (20, 15), (39, 29)] {
             let l = p.gradient(x, y).expect("data everywhere");
             assert!((l.q - 1.0).abs() < 1e-6, "q {}", l.q);
@@ -305,45 +313,23 @@ mod tests {
         }
         // Past the Nyquist rate the angle wraps: 4 rad/px reads as 4 − 2π.
         let [c, s] = planes(10, 10, |x, _| Some(4.0 * x));
-        let l = Phasors {
-            cos: &c,
-            sin: &s,
-            width: 10,
-            height: 10,
-        }
-        .gradient(5, 5)
-        .expect("data");
+        let l = phasors(&c, &s, 10, 10).gradient(5, 5).expect("data");
         assert!((l.gx - (4.0 - std::f64::consts::TAU)).abs() < 1e-6);
     }
 
     #[test]
     fn noise_has_low_coherence_and_no_data_has_none() {
         // A fixed pseudo-random phase (an LCG), independent pixel to pixel.
-        let mut state = 12345u64;
-        let mut rand = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 * std::f64::consts::TAU
-        };
+        let mut u = crate::rescore::uniform(12345);
+        let mut rand = move || u() * std::f64::consts::TAU;
         let noise: Vec<f64> = (0..64 * 64).map(|_| rand()).collect();
         let [c, s] = planes(64, 64, |x, y| Some(noise[y as usize * 64 + x as usize]));
-        let p = Phasors {
-            cos: &c,
-            sin: &s,
-            width: 64,
-            height: 64,
-        };
+        let p = phasors(&c, &s, 64, 64);
         let stats = window_stats(&p);
         // The mean length of a sum of 20 random unit phasors is about √(π·20)/2 / 20 ≈ 0.2.
         assert!(stats.q < 0.3, "{stats:?}");
         let [c, s] = planes(8, 8, |_, _| None);
-        let empty = Phasors {
-            cos: &c,
-            sin: &s,
-            width: 8,
-            height: 8,
-        };
+        let empty = phasors(&c, &s, 8, 8);
         assert_eq!(empty.gradient(4, 4), None);
         assert_eq!(window_stats(&empty), WindowStats::default());
     }
@@ -351,13 +337,8 @@ mod tests {
     #[test]
     fn a_bowl_is_radial_with_an_incoherent_core_when_its_centre_decorrelated() {
         let (w, h) = (200, 200);
-        let mut state = 7u64;
-        let mut rand = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 * std::f64::consts::TAU
-        };
+        let mut u = crate::rescore::uniform(7);
+        let mut rand = move || u() * std::f64::consts::TAU;
         let noise: Vec<f64> = (0..w * h).map(|_| rand()).collect();
         // Six fringes of a Gaussian bowl of σ 25 px at (100, 100); noise inside radius 28.
         let bowl = |x: f64, y: f64| {
@@ -369,12 +350,7 @@ mod tests {
             }
         };
         let [c, s] = planes(w, h, |x, y| Some(bowl(x, y)));
-        let p = Phasors {
-            cos: &c,
-            sin: &s,
-            width: w,
-            height: h,
-        };
+        let p = phasors(&c, &s, w, h);
         let b = BBox::new(50.0, 50.0, 150.0, 150.0);
         let f = box_features(&p, &b, 0.5, window_stats(&p), 0.0);
         let get = |name: &str| f[FEATURE_NAMES.iter().position(|&n| n == name).expect(name)];
@@ -396,12 +372,7 @@ mod tests {
     #[test]
     fn boxes_outside_or_degenerate_give_finite_features() {
         let [c, s] = planes(32, 32, |x, y| Some(0.1 * x * y));
-        let p = Phasors {
-            cos: &c,
-            sin: &s,
-            width: 32,
-            height: 32,
-        };
+        let p = phasors(&c, &s, 32, 32);
         for b in [
             BBox::new(-50.0, -50.0, -10.0, -10.0),
             BBox::new(10.0, 10.0, 10.0, 10.0),

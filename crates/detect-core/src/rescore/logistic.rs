@@ -217,16 +217,6 @@ fn solve_spd<const P: usize>(a: [[f64; P]; P], b: [f64; P]) -> Option<[f64; P]> 
 mod tests {
     use super::*;
 
-    fn lcg(seed: u64) -> impl FnMut() -> f64 {
-        let mut s = seed;
-        move || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
-
     #[test]
     fn cholesky_solves_a_hand_system() {
         let a = [[4.0, 2.0], [2.0, 3.0]];
@@ -242,7 +232,7 @@ mod tests {
     #[test]
     fn recovers_the_weights_of_a_logistic_model() {
         // Labels drawn from P = σ(2 f0 − 1 f3 + 0.5): the fit finds those weights back.
-        let mut u = lcg(3);
+        let mut u = crate::rescore::uniform(3);
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for _ in 0..20_000 {
             let mut f = [0.0; FEATURES];

@@ -67,6 +67,18 @@ pub fn labels(window: &BBox, dets: &[Detection], truth: &[BBox], iou_min: f64) -
         .collect()
 }
 
+/// Uniform draws in [0, 1) from a fixed LCG, for tests: the same sequence on every machine.
+#[cfg(test)]
+pub(crate) fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut s = seed;
+    move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

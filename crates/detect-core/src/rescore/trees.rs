@@ -71,21 +71,29 @@ impl Default for Boosting {
 /// added to the base margin, is the fitted log-odds.
 pub fn boost(x: &[Features], y: &[bool], base: &[f64], cfg: &Boosting) -> Vec<Tree> {
     let n = x.len().min(y.len()).min(base.len());
-    let cuts = quantile_cuts(&x[..n], cfg.bins);
+    let (x, y) = (&x[..n], &y[..n]);
+    let cuts = quantile_cuts(x, cfg.bins);
     let mut margin = base[..n].to_vec();
     let mut trees = Vec::with_capacity(cfg.rounds);
     let all: Vec<usize> = (0..n).collect();
     for _ in 0..cfg.rounds {
         let (g, h): (Vec<f64>, Vec<f64>) = margin
             .iter()
-            .zip(&y[..n])
+            .zip(y)
             .map(|(&m, &label)| {
                 let p = 1.0 / (1.0 + (-m).exp());
                 (p - f64::from(u8::from(label)), (p * (1.0 - p)).max(1e-12))
             })
             .unzip();
+        let round = Round {
+            x,
+            g: &g,
+            h: &h,
+            cuts: &cuts,
+            cfg,
+        };
         let mut nodes = Vec::new();
-        grow(&mut nodes, x, &g, &h, &all, &cuts, cfg, 0);
+        round.grow(&mut nodes, &all, 0);
         for node in nodes.iter_mut().filter(|n| n.leaf) {
             node.value *= cfg.learning_rate;
         }
@@ -113,91 +121,86 @@ fn quantile_cuts(x: &[Features], bins: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Grows the subtree of samples `idx` at `depth` into `nodes`; returns its node index.
-#[allow(clippy::too_many_arguments)]
-fn grow(
-    nodes: &mut Vec<Node>,
-    x: &[Features],
-    g: &[f64],
-    h: &[f64],
-    idx: &[usize],
-    cuts: &[Vec<f64>],
-    cfg: &Boosting,
-    depth: usize,
-) -> usize {
-    let (gs, hs) = idx
-        .iter()
-        .fold((0.0, 0.0), |(a, b), &i| (a + g[i], b + h[i]));
-    let at = nodes.len();
-    nodes.push(Node {
-        feature: 0,
-        threshold: 0.0,
-        left: 0,
-        right: 0,
-        value: -gs / (hs + cfg.l2),
-        leaf: true,
-    });
-    if depth >= cfg.depth {
-        return at;
-    }
-    let Some((feature, threshold)) = best_split(x, g, h, idx, cuts, cfg, gs, hs) else {
-        return at;
-    };
-    let (l, r): (Vec<usize>, Vec<usize>) = idx.iter().partition(|&&i| x[i][feature] < threshold);
-    let left = grow(nodes, x, g, h, &l, cuts, cfg, depth + 1);
-    let right = grow(nodes, x, g, h, &r, cuts, cfg, depth + 1);
-    nodes[at] = Node {
-        feature,
-        threshold,
-        left,
-        right,
-        value: 0.0,
-        leaf: false,
-    };
-    at
+/// One boosting round: the samples, their loss gradients and hessians at the current
+/// margins, and the candidate thresholds.
+struct Round<'a> {
+    x: &'a [Features],
+    g: &'a [f64],
+    h: &'a [f64],
+    cuts: &'a [Vec<f64>],
+    cfg: &'a Boosting,
 }
 
-/// The split of `idx` with the largest gain in penalised loss, if any gains.
-#[allow(clippy::too_many_arguments)]
-fn best_split(
-    x: &[Features],
-    g: &[f64],
-    h: &[f64],
-    idx: &[usize],
-    cuts: &[Vec<f64>],
-    cfg: &Boosting,
-    gs: f64,
-    hs: f64,
-) -> Option<(usize, f64)> {
-    let score = |g: f64, h: f64| g * g / (h + cfg.l2);
-    let parent = score(gs, hs);
-    let mut best: Option<(f64, usize, f64)> = None;
-    for (k, cut) in cuts.iter().enumerate() {
-        if cut.is_empty() {
-            continue;
+impl Round<'_> {
+    /// Grows the subtree of samples `idx` at `depth` into `nodes`; returns its node index.
+    fn grow(&self, nodes: &mut Vec<Node>, idx: &[usize], depth: usize) -> usize {
+        let (gs, hs) = idx
+            .iter()
+            .fold((0.0, 0.0), |(a, b), &i| (a + self.g[i], b + self.h[i]));
+        let at = nodes.len();
+        nodes.push(Node {
+            feature: 0,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            value: -gs / (hs + self.cfg.l2),
+            leaf: true,
+        });
+        if depth >= self.cfg.depth {
+            return at;
         }
-        // Histogram of the samples over the cuts: bin j holds values in [cut[j−1], cut[j]).
-        let mut hist = vec![(0.0, 0.0); cut.len() + 1];
-        for &i in idx {
-            let b = cut.partition_point(|&c| c <= x[i][k]);
-            hist[b].0 += g[i];
-            hist[b].1 += h[i];
-        }
-        let (mut gl, mut hl) = (0.0, 0.0);
-        for (j, &(bg, bh)) in hist.iter().enumerate().take(cut.len()) {
-            gl += bg;
-            hl += bh;
-            let (gr, hr) = (gs - gl, hs - hl);
-            if hl < cfg.min_weight || hr < cfg.min_weight {
+        let Some((feature, threshold)) = self.best_split(idx, gs, hs) else {
+            return at;
+        };
+        let (l, r): (Vec<usize>, Vec<usize>) =
+            idx.iter().partition(|&&i| self.x[i][feature] < threshold);
+        let left = self.grow(nodes, &l, depth + 1);
+        let right = self.grow(nodes, &r, depth + 1);
+        nodes[at] = Node {
+            feature,
+            threshold,
+            left,
+            right,
+            value: 0.0,
+            leaf: false,
+        };
+        at
+    }
+
+    /// The split of `idx` (gradient sum `gs`, hessian sum `hs`) with the largest gain in
+    /// penalised loss, if any gains.
+    fn best_split(&self, idx: &[usize], gs: f64, hs: f64) -> Option<(usize, f64)> {
+        let cfg = self.cfg;
+        let score = |g: f64, h: f64| g * g / (h + cfg.l2);
+        let parent = score(gs, hs);
+        let mut best: Option<(f64, usize, f64)> = None;
+        for (k, cut) in self.cuts.iter().enumerate() {
+            if cut.is_empty() {
                 continue;
             }
-            let gain = score(gl, hl) + score(gr, hr) - parent;
-            if gain > 1e-9 && best.is_none_or(|(b, _, _)| gain > b) {
-                best = Some((gain, k, cut[j]));
+            // Histogram over the cuts: bin j holds values in [cut[j−1], cut[j]).
+            let mut hist = vec![(0.0, 0.0); cut.len() + 1];
+            for &i in idx {
+                let b = cut.partition_point(|&c| c <= self.x[i][k]);
+                hist[b].0 += self.g[i];
+                hist[b].1 += self.h[i];
+            }
+            let (mut gl, mut hl) = (0.0, 0.0);
+            for (j, &(bg, bh)) in hist.iter().enumerate().take(cut.len()) {
+                gl += bg;
+                hl += bh;
+                let (gr, hr) = (gs - gl, hs - hl);
+                if hl < cfg.min_weight || hr < cfg.min_weight {
+                    continue;
+                }
+                let gain = score(gl, hl) + score(gr, hr) - parent;
+                if gain > 1e-9 && best.is_none_or(|(b, _, _)| gain > b) {
+                    best = Some((gain, k, cut[j]));
+                }
             }
         }
+        best.map(|(_, k, t)| (k, t))
     }
-    best.map(|(_, k, t)| (k, t))
 }
 
 #[cfg(test)]
@@ -246,13 +249,7 @@ mod tests {
     fn boosting_learns_an_interaction_no_weighted_sum_can() {
         // Basin ⇔ (f0 > 0.5) XOR (f1 > 0.5): a weighted sum of f0 and f1 scores every
         // quadrant alike; depth-2 trees separate them.
-        let mut s = 11u64;
-        let mut u = move || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut u = crate::rescore::uniform(11);
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for _ in 0..4000 {
             let mut f = [0.0; FEATURES];

@@ -30,7 +30,7 @@ Examples:
   yolo-basin detect S1AA_*_wrapped_phase.tif --goldstein 0.5 -o out   # HyP3, unfiltered
   yolo-basin detect 20201230_20210111.diff --geojson-native --quicklook-size 1024 -o out
   yolo-basin detect ifg.png --colormap jet -o out     # a picture, read back to phase
-  yolo-basin detect sim/scenes/scene_0.tif --fast -o out-fast   # Light-N: twice as fast
+  yolo-basin detect sim/scenes/scene_0.tif --fast -o out-fast   # Light-N: 1.7x as fast
 ";
 
 /// The bundled default model and demo scene, relative to the repository root.
@@ -112,7 +112,7 @@ pub struct SceneOptions {
     #[arg(short, long)]
     pub weights: Option<PathBuf>,
     /// Use the bundled fast model, Light YOLO-Basin-N, instead of Light-S: a quarter of the
-    /// multiply-adds, about twice as fast on a scene, and less accurate (README, "Speed").
+    /// multiply-adds, about 1.7× as fast on a scene, a little less accurate (README, "Speed").
     #[arg(long, conflicts_with = "weights")]
     pub fast: bool,
     /// What the scene's values are: wrapped phase (rad), unwrapped phase (rad), LOS

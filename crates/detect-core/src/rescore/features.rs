@@ -29,9 +29,13 @@ pub const FEATURE_NAMES: [&str; FEATURES] = [
     "log_crowd",
     "score_logit_x_q_core",
     "score_logit_x_log_crowd",
+    "sign_agreement",
 ];
 
-pub const FEATURES: usize = 17;
+pub const FEATURES: usize = 18;
+
+/// Index of the one feature that needs the window's other boxes ([`sign_agreement`]).
+pub const SIGN_AGREEMENT: usize = FEATURES - 1;
 
 pub type Features = [f64; FEATURES];
 
@@ -187,6 +191,9 @@ impl Region {
 /// the *ring* the band of half the box's size around it. A basin whose centre decorrelated
 /// has an incoherent core inside a coherent, fringe-dense rim; turbulent atmosphere has no
 /// radial order; a clean bowl's gradient points along the radius all round.
+///
+/// Alone, a box's [`SIGN_AGREEMENT`] is 0; [`super::window_features`] sets it from the
+/// window's other boxes.
 pub fn box_features(
     p: &Phasors,
     b: &BBox,
@@ -194,6 +201,19 @@ pub fn box_features(
     window: WindowStats,
     crowd: f64,
 ) -> Features {
+    measure(p, b, score, window, crowd).0
+}
+
+/// The box's features and its rim's signed radial order: the mean cosine between the local
+/// gradient and the outward radius, positive where phase grows outwards. Its sign says bowl
+/// or dome in this window's phase; a conjugated window flips every box's sign alike.
+pub(crate) fn measure(
+    p: &Phasors,
+    b: &BBox,
+    score: f64,
+    window: WindowStats,
+    crowd: f64,
+) -> (Features, f64) {
     let (w, h) = (p.width as f64, p.height as f64);
     let b = b.clip(w, h);
     let (bw, bh) = (b.width().max(1.0), b.height().max(1.0));
@@ -237,15 +257,15 @@ pub fn box_features(
     let (q_rim, g_rim) = rr.means();
     let (q_ring, g_ring) = rg.means();
     let valid = box_valid as f64 / box_samples.max(1) as f64;
-    let radial_rim = match radial.1 {
+    let radial_signed = match radial.1 {
         0 => 0.0,
-        n => (radial.0 / n as f64).abs(),
+        n => radial.0 / n as f64,
     };
     // Radians of phase across the rim's width, from its fringe rate.
     let rim_radians = g_rim * bw.min(bh) / 4.0;
     let logit = logit(score);
     let log_crowd = crowd.max(0.0).ln_1p();
-    [
+    let features = [
         logit,
         0.5 * (bw * bh).ln(),
         (bw / bh).ln().abs(),
@@ -256,14 +276,34 @@ pub fn box_features(
         g_rim,
         g_ring,
         valid,
-        radial_rim,
+        radial_signed.abs(),
         rim_radians.ln_1p(),
         window.q,
         window.g,
         log_crowd,
         logit * q_core,
         logit * log_crowd,
-    ]
+        0.0,
+    ];
+    (features, radial_signed)
+}
+
+/// How far each box's bowl direction agrees with the other boxes' in its window, weighted
+/// by their network scores: `s_i · Σ_{j≠i} score_j s_j / Σ_{j≠i} score_j`, in [−1, 1], 0 for
+/// a box alone. Mining subsidence moves away from the satellite, so a scene's basins share
+/// one direction; convective cells (wet air in either image) take either, so half of them
+/// disagree with the basins beside them.
+pub fn sign_agreement(signed: &[f64], scores: &[f64]) -> Vec<f64> {
+    let total: f64 = signed.iter().zip(scores).map(|(s, w)| s * w).sum();
+    let weight: f64 = scores.iter().sum();
+    signed
+        .iter()
+        .zip(scores)
+        .map(|(s, w)| {
+            let (others, rest) = (total - s * w, weight - w);
+            if rest > 1e-12 { s * others / rest } else { 0.0 }
+        })
+        .collect()
 }
 
 /// ln(p / (1 − p)), with p kept off 0 and 1.
@@ -366,6 +406,52 @@ mod tests {
         let fc = box_features(&pc, &b, 0.5, window_stats(&pc), 0.0);
         for (a, b) in f.iter().zip(&fc) {
             assert!((a - b).abs() < 1e-9, "{f:?} vs {fc:?}");
+        }
+    }
+
+    #[test]
+    fn sign_agreement_weighs_the_other_boxes() {
+        let a = sign_agreement(&[1.0, 1.0, -1.0], &[0.5, 0.5, 1.0]);
+        // Box 0: the others sum 0.5·1 + 1·(−1) = −0.5 over weight 1.5.
+        assert!((a[0] + 1.0 / 3.0).abs() < 1e-12, "{a:?}");
+        assert!((a[1] + 1.0 / 3.0).abs() < 1e-12, "{a:?}");
+        // Box 2: the others sum 1 over weight 1, and it points the other way.
+        assert!((a[2] + 1.0).abs() < 1e-12, "{a:?}");
+        assert_eq!(sign_agreement(&[0.7], &[0.9]), vec![0.0]);
+        assert!(sign_agreement(&[], &[]).is_empty());
+    }
+
+    #[test]
+    fn a_bowl_and_a_dome_disagree_and_two_bowls_agree() {
+        // Two-fringe Gaussian blobs (σ 12 px) at x = 40 and x = 120, of signs `a` and `b`.
+        let window = |a: f64, b: f64| {
+            let blob = |x: f64, y: f64, cx: f64| {
+                (-((x - cx).powi(2) + (y - 40.0).powi(2)) / 288.0).exp()
+                    * 2.0
+                    * std::f64::consts::TAU
+            };
+            planes(160, 80, move |x, y| {
+                Some(a * blob(x, y, 40.0) + b * blob(x, y, 120.0))
+            })
+        };
+        let boxes = [
+            BBox::new(16.0, 16.0, 64.0, 64.0),
+            BBox::new(96.0, 16.0, 144.0, 64.0),
+        ];
+        let dets: Vec<crate::Detection> = boxes
+            .iter()
+            .map(|&bbox| crate::Detection { bbox, score: 0.5 })
+            .collect();
+        for (b, sign) in [(1.0, 1.0), (-1.0, -1.0)] {
+            let [c, s] = window(1.0, b);
+            let f = crate::rescore::window_features(&phasors(&c, &s, 160, 80), &dets);
+            for (k, fk) in f.iter().enumerate() {
+                let agree = fk[SIGN_AGREEMENT];
+                assert!(
+                    agree * sign > 0.5,
+                    "blob signs 1, {b}: box {k} agreement {agree}"
+                );
+            }
         }
     }
 

@@ -33,8 +33,19 @@ pub fn window_features(p: &Phasors, dets: &[Detection]) -> Vec<Features> {
         .filter(|(c, s)| **c != 0.0 || **s != 0.0)
         .count();
     let crowd = dets.len() as f64 * 1e6 / valid.max(1) as f64;
-    dets.par_iter()
-        .map(|d| box_features(p, &d.bbox, d.score, stats, crowd))
+    let measured: Vec<(Features, f64)> = dets
+        .par_iter()
+        .map(|d| features::measure(p, &d.bbox, d.score, stats, crowd))
+        .collect();
+    let signed: Vec<f64> = measured.iter().map(|m| m.1).collect();
+    let scores: Vec<f64> = dets.iter().map(|d| d.score).collect();
+    measured
+        .into_iter()
+        .zip(features::sign_agreement(&signed, &scores))
+        .map(|((mut f, _), agree)| {
+            f[features::SIGN_AGREEMENT] = agree;
+            f
+        })
         .collect()
 }
 

@@ -148,8 +148,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (thr, c, rescorer) = chosen.context("nothing calibrated")?;
     where_basins_go(&rescored(&scored, rescorer.as_ref()), thr, &dargs);
     model.rescorer = rescorer;
-    let best = Some((thr, c));
-    let (thr, c) = best.context("no threshold tried")?;
     let device = model::device::select_device("cpu")?;
     let (net, mut header) = model::load_weights(&weights, &device)
         .with_context(|| format!("loading {}", weights.display()))?;

@@ -136,7 +136,7 @@ pub fn run(args: Args) -> Result<()> {
 /// The weights to time: those given, else the bundled default.
 fn models(args: &Args) -> Vec<PathBuf> {
     if args.weights.is_empty() {
-        vec![detect::bundled(detect::DEFAULT_WEIGHTS)]
+        vec![detect::weights_or_bundled(None)]
     } else {
         args.weights.clone()
     }

@@ -207,29 +207,13 @@ fn best_threshold(
 /// Prints how many validation basins some box matches (IoU ≥ 0.5) at each stage from the
 /// windows' boxes to `detect`'s output at `thr`: where the recall goes.
 fn where_basins_go(scenes: &[ScoredScene], thr: f64, dargs: &detect::Args) {
-    use detect_core::iou::iou;
-    let matched = |truth: &[detect_core::BBox], boxes: &[detect_core::BBox]| {
-        truth
-            .iter()
-            .filter(|t| boxes.iter().any(|b| iou(t, b) >= 0.5))
-            .count()
-    };
     let no_bowls = StitchParams {
         bowl_ios: 2.0,
         ..detect::stitch_params(dargs)
     };
     let mut counts = [0usize; 5];
     for s in scenes {
-        let truth: Vec<_> = s.truth.basins.iter().map(|b| b.bbox).collect();
-        let raw: Vec<_> = s
-            .run
-            .tiles
-            .iter()
-            .flat_map(|t| {
-                let r = t.tile.rect();
-                t.dets.iter().map(move |d| d.bbox.translate(r.x1, r.y1))
-            })
-            .collect();
+        let truth = truth_boxes(s);
         let stitched = |min: f64, p: &StitchParams| -> Vec<detect_core::BBox> {
             stitch_at(&s.run.plan, &s.run.tiles, min, p)
                 .iter()
@@ -239,7 +223,7 @@ fn where_basins_go(scenes: &[ScoredScene], thr: f64, dargs: &detect::Args) {
         let out: Vec<_> = s.detections_at(thr, dargs).iter().map(|d| d.bbox).collect();
         let stages = [
             truth.len(),
-            matched(&truth, &raw),
+            matched(&truth, &window_boxes(s)),
             matched(&truth, &stitched(0.0, &no_bowls)),
             matched(&truth, &stitched(thr, &no_bowls)),
             matched(&truth, &out),
@@ -252,6 +236,31 @@ fn where_basins_go(scenes: &[ScoredScene], thr: f64, dargs: &detect::Args) {
         "validation basins matched (IoU ≥ 0.5) of {}: by a window's box {}, after stitching {}, at score ≥ {thr:.2} {}, merged into bowls (detect's output) {}",
         counts[0], counts[1], counts[2], counts[3], counts[4]
     );
+}
+
+/// A scene's true boxes.
+fn truth_boxes(s: &ScoredScene) -> Vec<detect_core::BBox> {
+    s.truth.basins.iter().map(|b| b.bbox).collect()
+}
+
+/// Every box the network returned in the scene's windows, in scene pixels, before stitching.
+fn window_boxes(s: &ScoredScene) -> Vec<detect_core::BBox> {
+    s.run
+        .tiles
+        .iter()
+        .flat_map(|t| {
+            let r = t.tile.rect();
+            t.dets.iter().map(move |d| d.bbox.translate(r.x1, r.y1))
+        })
+        .collect()
+}
+
+/// How many of `truth` some box of `boxes` matches at IoU ≥ 0.5.
+fn matched(truth: &[detect_core::BBox], boxes: &[detect_core::BBox]) -> usize {
+    truth
+        .iter()
+        .filter(|t| boxes.iter().any(|b| detect_core::iou::iou(t, b) >= 0.5))
+        .count()
 }
 
 /// The scenes with each window box's score replaced by `rescorer`'s (as is without one).
@@ -343,8 +352,7 @@ fn add_samples(
     x: &mut Vec<detect_core::rescore::Features>,
     y: &mut Vec<bool>,
 ) -> usize {
-    let truth: Vec<_> = s.truth.basins.iter().map(|b| b.bbox).collect();
-    let mut boxed = vec![false; truth.len()];
+    let truth = truth_boxes(s);
     for (t, f) in s.run.tiles.iter().zip(&s.run.features) {
         y.extend(detect_core::rescore::labels(
             &t.tile.rect(),
@@ -353,14 +361,6 @@ fn add_samples(
             0.5,
         ));
         x.extend_from_slice(f);
-        let r = t.tile.rect();
-        for d in &t.dets {
-            let b = &d.bbox;
-            let scene = detect_core::BBox::new(b.x1 + r.x1, b.y1 + r.y1, b.x2 + r.x1, b.y2 + r.y1);
-            for (hit, tb) in boxed.iter_mut().zip(&truth) {
-                *hit |= detect_core::iou::iou(&scene, tb) >= 0.5;
-            }
-        }
     }
-    boxed.iter().filter(|&&b| b).count()
+    matched(&truth, &window_boxes(s))
 }

@@ -40,6 +40,7 @@ mod scratch;
 mod simd;
 mod tensor;
 pub mod train;
+pub mod trig;
 mod upsample;
 mod winograd;
 

@@ -5,8 +5,9 @@
 //! times — plain, inside an `avx2,fma` function, and inside an `avx512f` one (16 lanes, for
 //! the CPUs that have it; AMD Zen 3 does not, Zen 4 and Intel server parts do) — and picks
 //! the widest the CPU runs. Every copy runs the same operations in the same order (Rust
-//! never contracts `a*b + c` into an FMA on its own, nor reassociates a sum), so they give
-//! bit-identical results.
+//! never contracts `a*b + c` into an FMA on its own, nor reassociates a sum; an explicit
+//! `mul_add` is one correctly rounded FMA in every copy, a libm call in the plain one), so
+//! they give bit-identical results.
 
 /// Defines `fn $name(args) -> ret { body }` that runs `body` compiled for AVX2 + FMA when the
 /// CPU supports them, and for the baseline target otherwise. Helpers the body calls must be

@@ -35,14 +35,12 @@ pub fn encode_phase(
         .for_each(|(k, ((cos, sin), coh))| {
             let start = k * CHUNK;
             let phase = &phase[start..start + cos.len()];
+            kernels::trig::phasors_into(phase, cos, sin);
             let coherence = coherence.map(|g| &g[start..start + cos.len()]);
             for (i, &p) in phase.iter().enumerate() {
                 if !p.is_finite() {
                     continue;
                 }
-                let (s, c) = p.sin_cos();
-                cos[i] = c;
-                sin[i] = s;
                 coh[i] = match coherence {
                     Some(g) if g[i].is_finite() => g[i].clamp(0.0, 1.0),
                     Some(_) => 0.0,

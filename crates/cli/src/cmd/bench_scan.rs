@@ -301,7 +301,7 @@ fn print_table(args: &Args, rows: &[Row]) {
         "side",
         "tiles",
         "total s",
-        "read s",
+        "wait s",
         "encode",
         "network",
         "stitch",

@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use detect_core::Detection;
 use detect_core::output::{
     Basin, Frame, GeoJsonCoords, coco_results, write_csv, write_geojson, write_gpkg,
 };
 use detect_core::rescore::{Features, Phasors, Rescorer, rescore, window_features};
 use detect_core::tiling::{
-    RowSource, StitchParams, TileData, TileDetections, TilePlan, detect_tiles, stitch_at,
+    RowSource, StitchParams, TileData, TileDetections, TilePlan, detect_tiles_prepared, stitch_at,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use input::picture::{COLORMAP_HELP, ColormapSpec};
@@ -350,14 +349,17 @@ pub fn run(args: Args) -> Result<()> {
             Err(e) => eprintln!("warning: no quicklook: {e:#}"),
         }
     }
+    let t4 = Instant::now();
     let timings = Timings {
-        read_secs: run.secs - run.encode_secs - run.network_secs - run.rescore_secs,
+        read_secs: run.secs - run.network_secs - run.rescore_secs,
         encode_secs: run.encode_secs,
+        // Encoding ran beside the network: not added.
+        total_secs: run.secs + (t4 - t0).as_secs_f64(),
         network_secs: run.network_secs,
         rescore_secs: run.rescore_secs,
         stitch_secs: (t1 - t0).as_secs_f64(),
         write_secs: (t3 - t2).as_secs_f64(),
-        extras_secs: (t2 - t1).as_secs_f64() + t3.elapsed().as_secs_f64(),
+        extras_secs: (t2 - t1).as_secs_f64() + (t4 - t3).as_secs_f64(),
         tiles: run.plan.len(),
         side: run.plan.tile,
         basins: basins.len(),
@@ -384,7 +386,7 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     println!(
-        "  reading {:.1} s, encoding {:.1} s, network {:.1} s, second look {:.2} s, stitching {:.2} s, writing {:.2} s, quicklook and deformation {:.1} s",
+        "  reading and encoding the network waited for {:.1} s (encoding {:.1} s beside it), network {:.1} s, second look {:.2} s, stitching {:.2} s, writing {:.2} s, quicklook and deformation {:.1} s",
         timings.read_secs,
         timings.encode_secs,
         timings.network_secs,
@@ -432,8 +434,12 @@ pub fn stitched_basins(
 /// Where a scene's time went (`--timings`, `bench scan`).
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct Timings {
-    /// Reading and cutting the scene into tiles (streamed, so interleaved with the rest).
+    /// Reading, cutting and encoding the scene's tiles, as far as the network waited for
+    /// them (they run on a thread beside it). Builds before session 28 read first and
+    /// encoded after, and counted only the reading here.
     pub read_secs: f64,
+    /// Encoding the tiles as network input (and Goldstein filtering), beside the network
+    /// since session 28: not a share of the total then, a share before.
     pub encode_secs: f64,
     pub network_secs: f64,
     /// The second look at the network's boxes (`detect_core::rescore`).
@@ -451,10 +457,17 @@ pub struct Timings {
     pub basins: usize,
     /// The process's peak resident memory (VmHWM; 0 where the system does not say).
     pub peak_rss_mib: f64,
+    /// The whole run's seconds; 0 (absent) in older builds' timings, whose stages add up
+    /// to it.
+    #[serde(default)]
+    pub total_secs: f64,
 }
 
 impl Timings {
     pub fn total(&self) -> f64 {
+        if self.total_secs > 0.0 {
+            return self.total_secs;
+        }
         self.read_secs
             + self.encode_secs
             + self.network_secs
@@ -478,9 +491,10 @@ pub struct SceneTiles {
     pub geo: Option<GeoInfo>,
     /// Seconds from opening the scene to the last tile's boxes.
     pub secs: f64,
-    /// Of which in encoding tiles (and Goldstein filtering), in the network, and in the
-    /// second look at its boxes.
+    /// Encoding tiles (and Goldstein filtering), on the reading thread beside the network,
+    /// so not a share of `secs`.
     pub encode_secs: f64,
+    /// Of `secs`, in the network and in the second look at its boxes.
     pub network_secs: f64,
     pub rescore_secs: f64,
     /// Each tile's boxes' features, in the order of `tiles`, when the model keeps them.
@@ -508,7 +522,7 @@ pub fn detect_tiles_of(
 /// `SceneSource` gives (masked wrapped phase, then coherence; or a picture's colours, as
 /// `data_kind` says), `geo` is where it lies, `what` names it in messages; the options of
 /// `args` used here are overlap, window, batch and Goldstein.
-pub fn detect_source<S: RowSource>(
+pub fn detect_source<S: RowSource + Send>(
     source: &mut S,
     data_kind: InputKind,
     geo: Option<GeoInfo>,
@@ -543,12 +557,16 @@ pub fn detect_source<S: RowSource>(
     let (mut encode_secs, mut network_secs, mut rescore_secs) = (0.0, 0.0, 0.0);
     let mut features = Vec::new();
     let second_look = data_kind == InputKind::Phase;
-    let detector = |tiles: &[TileData]| -> Result<Vec<Vec<Detection>>, BoxError> {
+    // Runs on the reading thread, beside the network.
+    let encoder = |tiles: &[TileData]| -> Result<(Vec<f32>, f64), BoxError> {
         let t0 = Instant::now();
         let mut x = Vec::with_capacity(tiles.len() * 3 * tile * tile);
         for t in tiles {
             x.extend(encode_tile(t, data_kind, goldstein)?);
         }
+        Ok((x, t0.elapsed().as_secs_f64()))
+    };
+    let detector = |tiles: &[TileData], (x, secs): (Vec<f32>, f64)| {
         let t1 = Instant::now();
         let mut dets = predictor.predict(&x, tiles.len(), tile, tile)?;
         let t2 = Instant::now();
@@ -564,7 +582,7 @@ pub fn detect_source<S: RowSource>(
                 }
             }
         }
-        encode_secs += (t1 - t0).as_secs_f64();
+        encode_secs += secs;
         network_secs += (t2 - t1).as_secs_f64();
         rescore_secs += t2.elapsed().as_secs_f64();
         // Tiles come in plan order, those without data skipped: the bar stands after the
@@ -572,9 +590,9 @@ pub fn detect_source<S: RowSource>(
         if let Some(last) = tiles.last() {
             bar.set_position((last.tile.row * plan.cols() + last.tile.col + 1) as u64);
         }
-        Ok(dets)
+        Ok::<_, BoxError>(dets)
     };
-    let tiles = detect_tiles(source, &plan, batch, detector)
+    let tiles = detect_tiles_prepared(source, &plan, batch, encoder, detector)
         .with_context(|| format!("detecting basins in {what}"))?;
     bar.finish_and_clear();
     Ok(SceneTiles {

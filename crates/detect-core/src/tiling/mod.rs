@@ -7,7 +7,7 @@ mod stitch;
 mod stream;
 
 pub use plan::{DEFAULT_MAX_BASIN_PX, DEFAULT_TILE, Tile, TilePlan};
-pub use scene::{detect_scene, detect_tiles, stitch_at};
+pub use scene::{detect_scene, detect_tiles, detect_tiles_prepared, stitch_at};
 pub use stitch::{StitchParams, TileDetections, perfect_tile_detections, stitch};
 pub use stream::{RowSource, SliceSource, Strip, TileData, TileStream};
 

@@ -23,7 +23,7 @@ pub fn detect_scene<S, F, E>(
     params: &StitchParams,
 ) -> Result<Vec<Detection>, TilingError>
 where
-    S: RowSource,
+    S: RowSource + Send,
     F: FnMut(&[TileData]) -> Result<Vec<Vec<Detection>>, E>,
     E: Into<Box<dyn Error + Send + Sync>>,
 {
@@ -70,43 +70,112 @@ pub fn detect_tiles<S, F, E>(
     mut detector: F,
 ) -> Result<Vec<TileDetections>, TilingError>
 where
-    S: RowSource,
+    S: RowSource + Send,
     F: FnMut(&[TileData]) -> Result<Vec<Vec<Detection>>, E>,
     E: Into<Box<dyn Error + Send + Sync>>,
 {
+    detect_tiles_prepared(
+        source,
+        plan,
+        batch,
+        |_: &[TileData]| Ok::<(), Box<dyn Error + Send + Sync>>(()),
+        |tiles: &[TileData], ()| detector(tiles).map_err(Into::into),
+    )
+}
+
+/// [`detect_tiles`] with a first step, `prepare` (encoding the tiles as network input),
+/// whose result `detector` gets with the tiles.
+///
+/// The next batch is read, cut from the scene and prepared on a thread of its own while
+/// `detector` runs on the current one: reading (decompressing, masking, cutting windows)
+/// and encoding otherwise left the network's cores waiting, a sixth of a whole scene's
+/// time. At most one batch waits ready besides the one being read and the one detected.
+pub fn detect_tiles_prepared<S, P, X, F, E>(
+    source: &mut S,
+    plan: &TilePlan,
+    batch: usize,
+    prepare: P,
+    mut detector: F,
+) -> Result<Vec<TileDetections>, TilingError>
+where
+    S: RowSource + Send,
+    P: FnMut(&[TileData]) -> Result<X, E> + Send,
+    X: Send,
+    F: FnMut(&[TileData], X) -> Result<Vec<Vec<Detection>>, E>,
+    E: Into<Box<dyn Error + Send + Sync>>,
+{
     let batch = batch.max(1);
-    let mut found: Vec<TileDetections> = Vec::new();
-    let mut pending: Vec<TileData> = Vec::with_capacity(batch);
-    let mut run = |pending: &mut Vec<TileData>, found: &mut Vec<TileDetections>| {
-        let out = detector(pending).map_err(|e| TilingError::Detector(e.into()))?;
-        if out.len() != pending.len() {
-            return Err(TilingError::Detector(
-                format!(
-                    "detector returned {} lists for {} tiles",
-                    out.len(),
-                    pending.len()
-                )
-                .into(),
-            ));
-        }
-        found.extend(
-            pending
-                .drain(..)
-                .zip(out)
-                .map(|(t, dets)| TileDetections { tile: t.tile, dets }),
-        );
-        Ok(())
+    std::thread::scope(|scope| {
+        let (send, batches) = std::sync::mpsc::sync_channel(1);
+        let reader = scope.spawn(move || read_batches(source, plan, batch, prepare, &send));
+        let mut found: Vec<TileDetections> = Vec::new();
+        // Stops at the first error of either side; dropping `batches` on an early return
+        // ends the reader at its next send.
+        let detected = batches
+            .iter()
+            .try_for_each(|(pending, x): (Vec<TileData>, X)| {
+                let out = detector(&pending, x).map_err(|e| TilingError::Detector(e.into()))?;
+                if out.len() != pending.len() {
+                    return Err(TilingError::Detector(
+                        format!(
+                            "detector returned {} lists for {} tiles",
+                            out.len(),
+                            pending.len()
+                        )
+                        .into(),
+                    ));
+                }
+                found.extend(
+                    pending
+                        .into_iter()
+                        .zip(out)
+                        .map(|(t, dets)| TileDetections { tile: t.tile, dets }),
+                );
+                Ok(())
+            });
+        drop(batches);
+        let read = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        detected?;
+        read?;
+        Ok(found)
+    })
+}
+
+/// Streams `plan`'s tiles of `source` to `send` in prepared batches of `batch`, until the
+/// plan ends, a read or `prepare` fails (returned) or the receiver is gone.
+fn read_batches<S, P, X, E>(
+    source: &mut S,
+    plan: &TilePlan,
+    batch: usize,
+    mut prepare: P,
+    send: &std::sync::mpsc::SyncSender<(Vec<TileData>, X)>,
+) -> Result<(), TilingError>
+where
+    S: RowSource,
+    P: FnMut(&[TileData]) -> Result<X, E>,
+    E: Into<Box<dyn Error + Send + Sync>>,
+{
+    let mut ready = |tiles: Vec<TileData>| -> Result<bool, TilingError> {
+        let x = prepare(&tiles).map_err(|e| TilingError::Detector(e.into()))?;
+        Ok(send.send((tiles, x)).is_ok())
     };
+    let mut pending: Vec<TileData> = Vec::with_capacity(batch);
     for tile in TileStream::new(source, plan)? {
         pending.push(tile?);
         if pending.len() == batch {
-            run(&mut pending, &mut found)?;
+            let full = std::mem::replace(&mut pending, Vec::with_capacity(batch));
+            if !ready(full)? {
+                return Ok(());
+            }
         }
     }
     if !pending.is_empty() {
-        run(&mut pending, &mut found)?;
+        // A closed receiver has an error of its own to report.
+        ready(pending)?;
     }
-    Ok(found)
+    Ok(())
 }
 
 #[cfg(test)]

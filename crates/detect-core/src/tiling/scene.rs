@@ -89,7 +89,8 @@ where
 /// The next batch is read, cut from the scene and prepared on a thread of its own while
 /// `detector` runs on the current one: reading (decompressing, masking, cutting windows)
 /// and encoding otherwise left the network's cores waiting, a sixth of a whole scene's
-/// time. At most one batch waits ready besides the one being read and the one detected.
+/// time. The hand-over is a rendezvous: the reader prepares one batch ahead and waits
+/// with it, so no more than two batches are in memory at once.
 pub fn detect_tiles_prepared<S, P, X, F, E>(
     source: &mut S,
     plan: &TilePlan,
@@ -106,7 +107,7 @@ where
 {
     let batch = batch.max(1);
     std::thread::scope(|scope| {
-        let (send, batches) = std::sync::mpsc::sync_channel(1);
+        let (send, batches) = std::sync::mpsc::sync_channel(0);
         let reader = scope.spawn(move || read_batches(source, plan, batch, prepare, &send));
         let mut found: Vec<TileDetections> = Vec::new();
         // Stops at the first error of either side; dropping `batches` on an early return

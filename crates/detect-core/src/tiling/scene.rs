@@ -278,6 +278,87 @@ mod tests {
         }
     }
 
+    /// A source whose rows from `fail_from` on cannot be read.
+    struct FailingFrom {
+        inner: Vec<f32>,
+        side: usize,
+        fail_from: usize,
+    }
+
+    impl RowSource for FailingFrom {
+        fn width(&self) -> usize {
+            self.side
+        }
+        fn height(&self) -> usize {
+            self.side
+        }
+        fn read_rows(
+            &mut self,
+            y0: usize,
+            n: usize,
+        ) -> Result<crate::tiling::Strip, Box<dyn Error + Send + Sync>> {
+            if y0 + n > self.fail_from {
+                return Err("disk gone".into());
+            }
+            let rows = &self.inner[y0 * self.side..(y0 + n) * self.side];
+            Ok(crate::tiling::Strip {
+                data: rows.to_vec(),
+                valid: vec![true; rows.len()],
+            })
+        }
+    }
+
+    /// The reading thread and the detector stop each other: a read failing after some
+    /// batches were detected, a detector failing while the reader is ahead, and a failing
+    /// preparation each end the scan with their own error (no hang, no lost error).
+    #[test]
+    fn errors_on_either_side_of_the_reading_thread_end_the_scan() {
+        let side = 1024;
+        let plan = TilePlan::new(side, side, 256, 0).unwrap();
+        let mut src = FailingFrom {
+            inner: vec![0.0; side * side],
+            side,
+            fail_from: 600,
+        };
+        let mut detected = 0;
+        let err = detect_tiles(&mut src, &plan, 2, |tiles: &[TileData]| {
+            detected += tiles.len();
+            Ok::<_, std::convert::Infallible>(vec![Vec::new(); tiles.len()])
+        })
+        .unwrap_err();
+        assert!(matches!(err, TilingError::Source { .. }), "{err}");
+        assert!(detected >= 4 && detected < plan.len(), "{detected}");
+
+        src.fail_from = usize::MAX;
+        let mut calls = 0;
+        let err = detect_tiles(&mut src, &plan, 1, |_: &[TileData]| {
+            calls += 1;
+            Err::<Vec<Vec<Detection>>, _>("network out of memory")
+        })
+        .unwrap_err();
+        assert_eq!(calls, 1);
+        assert!(err.to_string().contains("network out of memory"), "{err}");
+
+        let err = detect_tiles_prepared(
+            &mut src,
+            &plan,
+            3,
+            |tiles: &[TileData]| {
+                if tiles[0].tile.row == 2 {
+                    Err("cannot encode")
+                } else {
+                    Ok(tiles.len())
+                }
+            },
+            |tiles: &[TileData], prepared: usize| {
+                assert_eq!(prepared, tiles.len());
+                Ok(vec![Vec::new(); tiles.len()])
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot encode"), "{err}");
+    }
+
     /// A basin cut by the right edge of the first tile and seen whole by the second: the
     /// piece scores well, the whole view poorly. Between the two scores the piece is not
     /// reported as a basin of its own; below both the whole view is; and a higher threshold

@@ -26,8 +26,8 @@ const LOG2E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
 /// 1.5·2²³: adding it rounds to an integer (ties to even) and leaves that integer in the
-/// low mantissa bits.
-const ROUND_MAGIC: f32 = 12_582_912.0;
+/// low mantissa bits (also [`crate::trig`]'s quadrant).
+pub(crate) const ROUND_MAGIC: f32 = 12_582_912.0;
 
 /// e^x to about 2e−7 relative error for x in [−87, 88]; inputs outside are clamped to it,
 /// NaN stays NaN.

@@ -8,6 +8,7 @@
 //! [−π/4, π/4], swapped and signed by q. Absolute error ≤ 2e−7 for |φ| ≤ [`REDUCED_MAX`];
 //! beyond it (never a wrapped phase) libm's answer is used.
 
+use crate::act::ROUND_MAGIC;
 use crate::simd::{LANES, multiversion};
 
 /// |φ| up to which the three-part reduction keeps ≤ 2e−7 of error; larger phases (an
@@ -19,9 +20,6 @@ pub const REDUCED_MAX: f32 = 8192.0;
 const DP1: f32 = 1.570_312_5;
 const DP2: f32 = 4.837_513e-4;
 const DP3: f32 = 7.549_79e-8;
-/// 1.5·2²³: adding it rounds to an integer (ties to even) and leaves that integer in the
-/// low mantissa bits.
-const ROUND_MAGIC: f32 = 12_582_912.0;
 
 /// (sin φ, cos φ) for |φ| ≤ [`REDUCED_MAX`] (NaN stays NaN).
 #[inline(always)]

@@ -279,18 +279,17 @@ mod tests {
     }
 
     /// A source whose rows from `fail_from` on cannot be read.
-    struct FailingFrom {
-        inner: Vec<f32>,
-        side: usize,
+    struct FailingFrom<'a> {
+        inner: SliceSource<'a>,
         fail_from: usize,
     }
 
-    impl RowSource for FailingFrom {
+    impl RowSource for FailingFrom<'_> {
         fn width(&self) -> usize {
-            self.side
+            self.inner.width()
         }
         fn height(&self) -> usize {
-            self.side
+            self.inner.height()
         }
         fn read_rows(
             &mut self,
@@ -300,11 +299,7 @@ mod tests {
             if y0 + n > self.fail_from {
                 return Err("disk gone".into());
             }
-            let rows = &self.inner[y0 * self.side..(y0 + n) * self.side];
-            Ok(crate::tiling::Strip {
-                data: rows.to_vec(),
-                valid: vec![true; rows.len()],
-            })
+            self.inner.read_rows(y0, n)
         }
     }
 
@@ -315,9 +310,9 @@ mod tests {
     fn errors_on_either_side_of_the_reading_thread_end_the_scan() {
         let side = 1024;
         let plan = TilePlan::new(side, side, 256, 0).unwrap();
+        let data = vec![0.0; side * side];
         let mut src = FailingFrom {
-            inner: vec![0.0; side * side],
-            side,
+            inner: SliceSource::one_band(side, side, &data, None),
             fail_from: 600,
         };
         let mut detected = 0;

@@ -8,7 +8,9 @@ use kernels::act::{Activation, bias_act};
 fn main() {
     // 64 KiB rows: what a GEMM tile's epilogue touches at once, in L2.
     let len = 16 * 1024;
-    let mut row: Vec<f32> = (0..len).map(|i| ((i * 7919) % 2001) as f32 * 0.01 - 10.0).collect();
+    let mut row: Vec<f32> = (0..len)
+        .map(|i| ((i * 7919) % 2001) as f32 * 0.01 - 10.0)
+        .collect();
     let reps = 2000;
     let mut best = f64::INFINITY;
     for _ in 0..7 {

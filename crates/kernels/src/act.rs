@@ -225,7 +225,16 @@ mod tests {
         // −100..100 in steps of 0.001 plus the clamping range's edges; 37 is not a multiple
         // of any chunk, so every copy runs its padded tail.
         let mut v: Vec<f32> = (-100_000..=100_000).map(|i| i as f32 * 1e-3).collect();
-        v.extend([-1e30, -200.0, -88.5, 88.5, 200.0, 1e30, f32::MIN_POSITIVE, -0.0]);
+        v.extend([
+            -1e30,
+            -200.0,
+            -88.5,
+            88.5,
+            200.0,
+            1e30,
+            f32::MIN_POSITIVE,
+            -0.0,
+        ]);
         v.extend((0..37).map(|i| i as f32 * 0.7 - 12.0));
         v
     }
@@ -257,7 +266,10 @@ mod tests {
                 // Past exp's clamp (x < −87) 1/d is denormal and may flush to zero; the
                 // true SiLU there is under 1e-36 in size, and so is zero as well as `t`.
                 let flushed = x + 0.125 < -87.0 && g.abs() <= t.abs();
-                assert!(flushed || ulps(g, t) <= 2, "{name}: silu({x} + 0.125) = {g}, divided {t}");
+                assert!(
+                    flushed || ulps(g, t) <= 2,
+                    "{name}: silu({x} + 0.125) = {g}, divided {t}"
+                );
             }
         }
         let mut nan = [f32::NAN; 3];

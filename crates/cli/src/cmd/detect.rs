@@ -11,11 +11,13 @@ use anyhow::{Context, Result, bail};
 use detect_core::output::{
     Basin, Frame, GeoJsonCoords, coco_results, write_csv, write_geojson, write_gpkg,
 };
+use detect_core::quicklook::Overview;
 use detect_core::rescore::{Features, Phasors, Rescorer, rescore, window_features};
 use detect_core::tiling::{
     RowSource, StitchParams, TileData, TileDetections, TilePlan, detect_tiles_prepared, stitch_at,
 };
 use indicatif::{ProgressBar, ProgressStyle};
+use input::overview::{OverviewBuilder, OverviewTap};
 use input::picture::{COLORMAP_HELP, ColormapSpec};
 use input::{InputSpec, SceneSource, defaults, encode_tile};
 use model::{InputKind, Predictor};
@@ -316,7 +318,7 @@ pub fn run(args: Args) -> Result<()> {
             weights.display()
         );
     }
-    let run = detect_tiles_of(&scene, &args, &model, true)?;
+    let (run, overview) = detect_tiles_with_overview(&scene, &args, &model)?;
     let t0 = Instant::now();
     let mut basins = stitched_basins(&run, &model, score, &args);
     let t1 = Instant::now();
@@ -344,7 +346,12 @@ pub fn run(args: Args) -> Result<()> {
     if args.quicklook_size > 0 {
         let png = super::extras::quicklook_path(&args.out_dir, &scene);
         let spec = args.input_spec();
-        match super::extras::quicklook(&scene, &spec, args.quicklook_size, &basins, &png) {
+        let drawn = match overview {
+            Some(ov) => super::extras::write_quicklook_of(&ov, &basins, run.geo.as_ref(), &png),
+            // A picture model's scan reads colours: read the phase again for the picture.
+            None => super::extras::quicklook(&scene, &spec, args.quicklook_size, &basins, &png),
+        };
+        match drawn {
             Ok(()) => println!("wrote {}", png.display()),
             Err(e) => eprintln!("warning: no quicklook: {e:#}"),
         }
@@ -514,6 +521,32 @@ pub fn detect_tiles_of(
     let geo = source.geo().copied();
     let what = scene.display().to_string();
     detect_source(&mut source, data_kind, geo, &what, args, model, progress)
+}
+
+/// [`detect_tiles_of`] for `detect`: with a progress bar, and building the quicklook's
+/// overview (`args.quicklook_size`) from the rows the scan reads anyway, when it reads the
+/// scene as phase; `None` when it does not (a picture model) or no quicklook is wanted.
+fn detect_tiles_with_overview(
+    scene: &Path,
+    args: &Args,
+    model: &LoadedModel,
+) -> Result<(SceneTiles, Option<Overview>)> {
+    let mut source = open_scene(scene, args, model.header.config.input, true)?;
+    let data_kind = source.input_kind();
+    let geo = source.geo().copied();
+    let what = scene.display().to_string();
+    let builder = OverviewBuilder::new(source.width(), source.height(), args.quicklook_size);
+    match builder {
+        Ok(builder) if data_kind == InputKind::Phase => {
+            let mut tap = OverviewTap::new(&mut source, builder);
+            let run = detect_source(&mut tap, data_kind, geo, &what, args, model, true)?;
+            Ok((run, tap.into_overview()))
+        }
+        _ => {
+            let run = detect_source(&mut source, data_kind, geo, &what, args, model, true)?;
+            Ok((run, None))
+        }
+    }
 }
 
 /// Runs any scene held as rows through the model tile by tile: a file opened as a

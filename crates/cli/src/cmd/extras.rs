@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use detect_core::deformation::{PixelArea, add_deformation as measure_basins};
 use detect_core::output::{Basin, Frame};
-use detect_core::quicklook::write_quicklook;
+use detect_core::quicklook::{Overview, write_quicklook};
 use input::los_raster::LosRaster;
 use input::overview::scene_overview;
 use input::{InputSpec, Kind, SceneSource};
@@ -51,7 +51,17 @@ pub fn quicklook(
         .with_context(|| format!("opening scene {} for its quicklook", scene.display()))?;
     let ov = scene_overview(&mut src, max_side, scene)
         .with_context(|| format!("reducing {} for its quicklook", scene.display()))?;
-    write_quicklook(out, &ov, basins, src.geo())
+    write_quicklook_of(&ov, basins, src.geo(), out)
+}
+
+/// Draws the quicklook of an overview already made (by the scan that detected the basins).
+pub fn write_quicklook_of(
+    ov: &Overview,
+    basins: &[Basin],
+    geo: Option<&GeoInfo>,
+    out: &Path,
+) -> Result<()> {
+    write_quicklook(out, ov, basins, geo)
         .with_context(|| format!("writing the quicklook {}", out.display()))
 }
 

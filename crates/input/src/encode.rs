@@ -76,7 +76,7 @@ pub fn pad_to_stride(encoded: Vec<f32>, width: usize, height: usize) -> (Vec<f32
 /// The planes of one streamed tile: band 1 phase (no-data → NaN) and band 2 coherence when
 /// the source has it, or three colour bands.
 pub fn tile_planes(t: &TileData, kind: InputKind) -> Planes {
-    let n = t.tile.size * t.tile.size;
+    let n = t.tile.pixels();
     let band = |b: usize| t.data.get(b * n..(b + 1) * n).map(<[f32]>::to_vec);
     match kind {
         InputKind::Rgb => {
@@ -99,12 +99,12 @@ pub fn tile_planes(t: &TileData, kind: InputKind) -> Planes {
 
 /// One streamed tile as network input, Goldstein-filtered first when `goldstein` > 0.
 pub fn encode_tile(t: &TileData, kind: InputKind, goldstein: f32) -> Result<Vec<f32>, InputError> {
-    let s = t.tile.size;
+    let (w, h) = (t.tile.width, t.tile.height);
     let mut planes = tile_planes(t, kind);
     if let (Planes::Phase { phase, .. }, true) = (&mut planes, goldstein > 0.0) {
-        *phase = goldstein_phase(phase, s, s, goldstein)?;
+        *phase = goldstein_phase(phase, w, h, goldstein)?;
     }
-    encode(&planes, s, s)
+    encode(&planes, w, h)
 }
 
 #[cfg(test)]

@@ -318,7 +318,7 @@ fn print_table(args: &Args, rows: &[Row]) {
         rows[0].window
     );
     println!(
-        "{:<44} {:>7} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9} {:>8} {:>8} {:>10}",
+        "{:<44} {:>7} {:>10} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9} {:>8} {:>8} {:>10}",
         "model",
         "window",
         "side",
@@ -336,10 +336,19 @@ fn print_table(args: &Args, rows: &[Row]) {
     for r in rows {
         let t = &r.timings;
         println!(
-            "{:<44} {:>7} {:>6} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>9.2} {:>7.2}× {:>8.0} {:>4}/{:<3} Δs≤{:.2}",
+            "{:<44} {:>7} {:>10} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>9.2} {:>7.2}× {:>8.0} {:>4}/{:<3} Δs≤{:.2}",
             r.model,
             r.window,
-            t.side,
+            // Older builds' timings give one side: their windows were square.
+            format!(
+                "{}×{}",
+                t.side,
+                if t.side_height > 0 {
+                    t.side_height
+                } else {
+                    t.side
+                }
+            ),
             t.tiles,
             r.total_secs,
             t.read_secs,

@@ -368,19 +368,21 @@ pub fn run(args: Args) -> Result<()> {
         write_secs: (t3 - t2).as_secs_f64(),
         extras_secs: (t2 - t1).as_secs_f64() + (t4 - t3).as_secs_f64(),
         tiles: run.plan.len(),
-        side: run.plan.tile,
+        side: run.plan.tile_width,
+        side_height: run.plan.tile_height,
         basins: basins.len(),
         peak_rss_mib: model::fast::peak_rss_kib().map_or(0.0, |k| k as f64 / 1024.0),
     };
     let pieces = if args.window == 0 { "tiles" } else { "windows" };
     println!(
-        "{} basins in {} ({}×{} px, {} {pieces} of {}, overlap {}) in {:.1} s with {} [{}], score ≥ {score} ({why})",
+        "{} basins in {} ({}×{} px, {} {pieces} of {}×{}, overlap {}) in {:.1} s with {} [{}], score ≥ {score} ({why})",
         basins.len(),
         scene.display(),
         run.plan.scene_width,
         run.plan.scene_height,
         run.plan.len(),
-        run.plan.tile,
+        run.plan.tile_width,
+        run.plan.tile_height,
         args.overlap,
         timings.total(),
         weights.display(),
@@ -459,8 +461,11 @@ pub struct Timings {
     #[serde(default)]
     pub extras_secs: f64,
     pub tiles: usize,
-    /// Side of the tiles or windows run.
+    /// Width of the tiles or windows run.
     pub side: usize,
+    /// Their height; 0 (absent) in older builds' timings, whose windows were square.
+    #[serde(default)]
+    pub side_height: usize,
     pub basins: usize,
     /// The process's peak resident memory (VmHWM; 0 where the system does not say).
     pub peak_rss_mib: f64,
@@ -572,8 +577,8 @@ pub fn detect_source<S: RowSource + Send>(
         .with_context(|| format!("model {} on scene {what}", weights.display()))?;
 
     let plan = plan_for(source.width(), source.height(), tile, args)?;
-    let tile = plan.tile;
-    let batch = (args.batch.saturating_mul(model.header.config.tile.pow(2)) / tile.pow(2)).max(1);
+    let (tw, th) = (plan.tile_width, plan.tile_height);
+    let batch = (args.batch.saturating_mul(tile.pow(2)) / (tw * th)).max(1);
     let bar = if progress {
         ProgressBar::new(plan.len() as u64)
     } else {
@@ -593,7 +598,7 @@ pub fn detect_source<S: RowSource + Send>(
     // Runs on the reading thread, beside the network.
     let encoder = |tiles: &[TileData]| -> Result<(Vec<f32>, f64), BoxError> {
         let t0 = Instant::now();
-        let mut x = Vec::with_capacity(tiles.len() * 3 * tile * tile);
+        let mut x = Vec::with_capacity(tiles.len() * 3 * tw * th);
         for t in tiles {
             x.extend(encode_tile(t, data_kind, goldstein)?);
         }
@@ -601,12 +606,11 @@ pub fn detect_source<S: RowSource + Send>(
     };
     let detector = |tiles: &[TileData], (x, secs): (Vec<f32>, f64)| {
         let t1 = Instant::now();
-        let mut dets = predictor.predict(&x, tiles.len(), tile, tile)?;
+        let mut dets = predictor.predict(&x, tiles.len(), th, tw)?;
         let t2 = Instant::now();
         if second_look && (model.rescorer.is_some() || model.keep_features) {
-            let n = tile * tile;
-            for (planes, d) in x.chunks_exact(3 * n).zip(dets.iter_mut()) {
-                let f = window_features(&phasors(planes, tile), d);
+            for (planes, d) in x.chunks_exact(3 * tw * th).zip(dets.iter_mut()) {
+                let f = window_features(&phasors(planes, tw, th), d);
                 if let Some(r) = &model.rescorer {
                     rescore(r, d, &f);
                 }
@@ -640,14 +644,15 @@ pub fn detect_source<S: RowSource + Send>(
     })
 }
 
-/// The unit phasors of one encoded phase window `[cos, sin, coherence]` of side `side`.
-fn phasors(planes: &[f32], side: usize) -> Phasors<'_> {
-    let n = side * side;
+/// The unit phasors of one encoded phase window `[cos, sin, coherence]` of `width` ×
+/// `height`.
+fn phasors(planes: &[f32], width: usize, height: usize) -> Phasors<'_> {
+    let n = width * height;
     Phasors {
         cos: &planes[..n],
         sin: &planes[n..2 * n],
-        width: side,
-        height: side,
+        width,
+        height,
     }
 }
 

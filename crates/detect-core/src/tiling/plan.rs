@@ -1,7 +1,8 @@
 //! Where the tiles of a scene go.
 //!
 //! Tiles are `size` × `size` pixels (the model's input, 416), stepped by
-//! `stride = size − overlap` from the top-left corner; the last row and column stick out
+//! `stride = size − overlap` from the top-left corner (windows for a fully convolutional
+//! network may be wider than tall, or taller than wide: [`TilePlan::windows`]); the last row and column stick out
 //! past the scene and are padded (as no-data). With an overlap at least the size of the
 //! largest basin (plus the edge margin), every basin lies whole inside some tile; overlap 0
 //! reproduces the paper's plain cut.
@@ -23,14 +24,20 @@ pub struct Tile {
     pub col: usize,
     pub x0: usize,
     pub y0: usize,
-    pub size: usize,
+    pub width: usize,
+    pub height: usize,
 }
 
 impl Tile {
-    /// The tile's square in scene pixels (padding included).
+    /// The tile's rectangle in scene pixels (padding included).
     pub fn rect(&self) -> BBox {
-        let (x0, y0, s) = (self.x0 as f64, self.y0 as f64, self.size as f64);
-        BBox::new(x0, y0, x0 + s, y0 + s)
+        let (x0, y0) = (self.x0 as f64, self.y0 as f64);
+        BBox::new(x0, y0, x0 + self.width as f64, y0 + self.height as f64)
+    }
+
+    /// Pixels in the tile.
+    pub fn pixels(&self) -> usize {
+        self.width * self.height
     }
 }
 
@@ -39,7 +46,9 @@ impl Tile {
 pub struct TilePlan {
     pub scene_width: usize,
     pub scene_height: usize,
-    pub tile: usize,
+    /// Width and height of every tile (equal for the model's own tiles).
+    pub tile_width: usize,
+    pub tile_height: usize,
     pub overlap: usize,
     /// Left edges of the tile columns.
     pub xs: Vec<usize>,
@@ -59,18 +68,20 @@ impl TilePlan {
         Ok(Self {
             scene_width: width,
             scene_height: height,
-            tile,
+            tile_width: tile,
+            tile_height: tile,
             overlap,
             xs: starts(width, tile, tile - overlap),
             ys: starts(height, tile, tile - overlap),
         })
     }
 
-    /// Windows larger than a tile for a fully convolutional network: square windows of a side
-    /// between `min` and `max` (multiples of `multiple`), overlapping by at least `overlap`
-    /// only where two windows meet. The side is the one that covers the scene with the least
-    /// area run; the windows of each axis are spread evenly from edge to edge, so none sticks
-    /// out past the scene (unless the scene is smaller than `min`: then one padded window).
+    /// Windows larger than a tile for a fully convolutional network: windows whose width
+    /// and height lie between `min` and `max` (multiples of `multiple`), overlapping by at
+    /// least `overlap` only where two windows meet. Each side is the one that covers its
+    /// axis with the least length run (so the least area: the two axes are independent);
+    /// the windows of each axis are spread evenly from edge to edge, so none sticks out past
+    /// the scene (unless the scene is smaller than `min`: then one padded window).
     pub fn windows(
         width: usize,
         height: usize,
@@ -84,21 +95,22 @@ impl TilePlan {
             )));
         }
         check_sizes(width, height, min, overlap)?;
-        let area = |side: usize| {
-            let n = |len: usize| windows_along(len, side, overlap) as u128;
-            n(width) * n(height) * (side as u128).pow(2)
+        // Of equal lengths run, the larger side: fewer windows, fewer seams.
+        let side_for = |len: usize| {
+            (min..=max)
+                .step_by(multiple)
+                .min_by_key(|&side| (windows_along(len, side, overlap) * side, usize::MAX - side))
+                .unwrap_or(min)
         };
-        let side = (min..=max)
-            .step_by(multiple)
-            .min_by_key(|&side| (area(side), usize::MAX - side))
-            .unwrap_or(min);
+        let (tile_width, tile_height) = (side_for(width), side_for(height));
         Ok(Self {
             scene_width: width,
             scene_height: height,
-            tile: side,
+            tile_width,
+            tile_height,
             overlap,
-            xs: spread(width, side, overlap),
-            ys: spread(height, side, overlap),
+            xs: spread(width, tile_width, overlap),
+            ys: spread(height, tile_height, overlap),
         })
     }
 
@@ -107,8 +119,14 @@ impl TilePlan {
         Self::new(width, height, DEFAULT_TILE, DEFAULT_MAX_BASIN_PX)
     }
 
+    /// Steps between tile columns and rows of a plan of the model's tiles ([`Self::new`]).
     pub fn stride(&self) -> usize {
-        self.tile - self.overlap
+        self.tile_width - self.overlap
+    }
+
+    /// The longer side of the tiles (the side of the model's square tiles).
+    pub fn longest_side(&self) -> usize {
+        self.tile_width.max(self.tile_height)
     }
 
     pub fn rows(&self) -> usize {
@@ -133,7 +151,8 @@ impl TilePlan {
             col,
             x0: self.xs[col],
             y0: self.ys[row],
-            size: self.tile,
+            width: self.tile_width,
+            height: self.tile_height,
         }
     }
 
@@ -148,8 +167,8 @@ impl TilePlan {
         [
             tile.x0 > 0,
             tile.y0 > 0,
-            tile.x0 + tile.size < self.scene_width,
-            tile.y0 + tile.size < self.scene_height,
+            tile.x0 + tile.width < self.scene_width,
+            tile.y0 + tile.height < self.scene_height,
         ]
     }
 }
@@ -223,7 +242,7 @@ mod tests {
         assert_eq!(p.xs, vec![0, 256, 512, 768]);
         assert_eq!(p.ys, vec![0, 256, 512]);
         let last = p.tile_at(2, 3);
-        assert!(last.x0 + last.size >= 1000 && last.y0 + last.size >= 700);
+        assert!(last.x0 + last.width >= 1000 && last.y0 + last.height >= 700);
         // The last tile before it does not reach the end: no tile is redundant.
         assert!(p.xs[2] + 416 < 1000);
     }
@@ -261,41 +280,46 @@ mod tests {
             (416, 900),
         ] {
             let p = TilePlan::windows(w, h, [416, 2048], 160, 32).unwrap();
-            assert!(
-                p.tile.is_multiple_of(32) && (416..=2048).contains(&p.tile),
-                "{w}x{h}: {}",
-                p.tile
-            );
-            for (starts, len) in [(&p.xs, w), (&p.ys, h)] {
+            for (starts, len, side) in [(&p.xs, w, p.tile_width), (&p.ys, h, p.tile_height)] {
+                assert!(
+                    side.is_multiple_of(32) && (416..=2048).contains(&side),
+                    "{w}x{h}: {side}"
+                );
                 assert_eq!(starts[0], 0);
                 let last = *starts.last().unwrap();
                 assert!(
-                    last + p.tile >= len,
+                    last + side >= len,
                     "{w}x{h}: the last window reaches the end"
                 );
                 assert!(
-                    len < p.tile || last + p.tile == len,
+                    len < side || last + side == len,
                     "{w}x{h}: no window sticks out"
                 );
                 for pair in starts.windows(2) {
-                    assert!(
-                        pair[0] + p.tile >= pair[1] + 160,
-                        "{w}x{h}: overlap {pair:?}"
-                    );
+                    assert!(pair[0] + side >= pair[1] + 160, "{w}x{h}: overlap {pair:?}");
                 }
             }
         }
     }
 
-    /// 7,636 × 8,205 (the paper's scene): 5 × 5 windows of 1,792 run 1.28 × the scene's
-    /// area (4 × 5 of 2,048 would run 1.34 ×; 416 tiles at overlap 160, 960 tiles, 2.65 ×);
-    /// a 2,500² scene gets 2 × 2 windows of 1,344 (1.16 ×) rather than padded 2,048s.
+    /// 7,636 × 8,205 (the paper's scene): 4 columns of 2,048 and 5 rows of 1,792 run 1.17 ×
+    /// the scene's area (square windows: 5 × 5 of 1,792, 1.28 ×; 416 tiles at overlap 160,
+    /// 960 tiles, 2.65 ×); a 2,500² scene gets 2 × 2 windows of 1,344 (1.16 ×) rather than
+    /// padded 2,048s; a strip 300 px tall one padded row of the smallest side.
     #[test]
-    fn window_side_is_the_least_area() {
+    fn window_sides_are_the_least_area() {
         let p = TilePlan::windows(7636, 8205, [416, 2048], 160, 32).unwrap();
-        assert_eq!((p.tile, p.cols(), p.rows()), (1792, 5, 5));
+        assert_eq!(
+            (p.tile_width, p.tile_height, p.cols(), p.rows()),
+            (2048, 1792, 4, 5)
+        );
         let p = TilePlan::windows(2500, 2500, [416, 2048], 160, 32).unwrap();
-        assert_eq!((p.tile, p.cols(), p.rows()), (1344, 2, 2));
+        assert_eq!(
+            (p.tile_width, p.tile_height, p.cols(), p.rows()),
+            (1344, 1344, 2, 2)
+        );
+        let p = TilePlan::windows(5000, 300, [416, 2048], 160, 32).unwrap();
+        assert_eq!((p.tile_height, p.rows(), p.ys.clone()), (416, 1, vec![0]));
         assert!(TilePlan::windows(100, 100, [400, 2048], 160, 32).is_err());
         assert!(TilePlan::windows(100, 100, [416, 2048], 416, 32).is_err());
     }

@@ -188,19 +188,19 @@ mod tests {
     /// Bounding boxes of the 4-connected regions of value 1 among valid pixels: a
     /// "detector" that sees exactly what lies in its tile.
     fn blobs(t: &TileData) -> Vec<Detection> {
-        let s = t.tile.size;
+        let (w, h) = (t.tile.width, t.tile.height);
         let on = |i: usize| t.valid[i] && t.data[i] == 1.0;
-        let mut seen = vec![false; s * s];
+        let mut seen = vec![false; w * h];
         let mut out = Vec::new();
-        for start in 0..s * s {
+        for start in 0..w * h {
             if seen[start] || !on(start) {
                 continue;
             }
-            let (mut x1, mut y1, mut x2, mut y2) = (s, s, 0, 0);
+            let (mut x1, mut y1, mut x2, mut y2) = (w, h, 0, 0);
             let mut stack = vec![start];
             seen[start] = true;
             while let Some(i) = stack.pop() {
-                let (x, y) = (i % s, i / s);
+                let (x, y) = (i % w, i / w);
                 (x1, y1, x2, y2) = (x1.min(x), y1.min(y), x2.max(x + 1), y2.max(y + 1));
                 let mut push = |j: usize| {
                     if !seen[j] && on(j) {
@@ -211,14 +211,14 @@ mod tests {
                 if x > 0 {
                     push(i - 1);
                 }
-                if x + 1 < s {
+                if x + 1 < w {
                     push(i + 1);
                 }
                 if y > 0 {
-                    push(i - s);
+                    push(i - w);
                 }
-                if y + 1 < s {
-                    push(i + s);
+                if y + 1 < h {
+                    push(i + w);
                 }
             }
             out.push(Detection {
@@ -256,8 +256,16 @@ mod tests {
             }
         }
         let mut src = SliceSource::one_band(w, h, &data, Some(&valid));
-        for overlap in [0, 96] {
-            let plan = TilePlan::new(w, h, 256, overlap).unwrap();
+        // Square tiles, and windows of 448 × 512 (each axis fitted on its own).
+        let windows = TilePlan::windows(w, h, [256, 512], 96, 32).unwrap();
+        assert_eq!((windows.tile_width, windows.tile_height), (448, 512));
+        let plans = [
+            TilePlan::new(w, h, 256, 0).unwrap(),
+            TilePlan::new(w, h, 256, 96).unwrap(),
+            windows,
+        ];
+        for plan in plans {
+            let overlap = (plan.overlap, plan.tile_width, plan.tile_height);
             let mut calls = 0;
             let found = detect_scene(
                 &mut src,
@@ -271,10 +279,14 @@ mod tests {
                 &StitchParams::default(),
             )
             .unwrap();
-            assert_eq!(calls, plan.len().div_ceil(3), "overlap {overlap}");
+            assert_eq!(
+                calls,
+                plan.len().div_ceil(3),
+                "overlap, tile sides {overlap:?}"
+            );
             let mut got: Vec<BBox> = found.iter().map(|d| d.bbox).collect();
             got.sort_by(|a, b| (a.x1, a.y1).partial_cmp(&(b.x1, b.y1)).unwrap());
-            assert_eq!(got, truth.to_vec(), "overlap {overlap}");
+            assert_eq!(got, truth.to_vec(), "overlap, tile sides {overlap:?}");
         }
     }
 

@@ -349,12 +349,12 @@ mod tests {
                 .tiles()
                 .map(|t| {
                     let mut td = perfect_tile_detections(&plan, &t, truth);
-                    let s = t.size as f64;
+                    let (tw, th) = (t.width as f64, t.height as f64);
                     for d in &mut td.dets {
                         let mut j = || rng.random_range(-2.0..2.0);
                         let b = &d.bbox;
                         d.bbox =
-                            BBox::new(b.x1 + j(), b.y1 + j(), b.x2 + j(), b.y2 + j()).clip(s, s);
+                            BBox::new(b.x1 + j(), b.y1 + j(), b.x2 + j(), b.y2 + j()).clip(tw, th);
                         d.score = rng.random_range(0.5..1.0);
                     }
                     td

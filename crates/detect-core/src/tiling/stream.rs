@@ -27,7 +27,8 @@ pub struct Strip {
     pub valid: Vec<bool>,
 }
 
-/// One tile's pixels, band-sequential, `size` × `size`, padding marked not valid (value 0).
+/// One tile's pixels, band-sequential, `height` rows of `width`, padding marked not valid
+/// (value 0).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TileData {
     pub tile: Tile,
@@ -75,10 +76,10 @@ impl<'a, S: RowSource> TileStream<'a, S> {
         })
     }
 
-    /// Reads the strip of tile row `row`: rows `y0 .. min(y0 + tile, height)`.
+    /// Reads the strip of tile row `row`: rows `y0 .. min(y0 + tile height, height)`.
     fn load_strip(&mut self, row: usize) -> Result<(), TilingError> {
         let y0 = self.plan.ys[row];
-        let n = self.plan.tile.min(self.plan.scene_height - y0);
+        let n = self.plan.tile_height.min(self.plan.scene_height - y0);
         let (w, bands) = (self.plan.scene_width, self.source.bands());
         let strip = self
             .source
@@ -97,17 +98,18 @@ impl<'a, S: RowSource> TileStream<'a, S> {
     }
 
     fn cut(&self, tile: Tile) -> TileData {
-        let (w, s, bands) = (self.plan.scene_width, tile.size, self.source.bands());
-        let mut data = vec![0.0f32; bands * s * s];
-        let mut valid = vec![false; s * s];
+        let (w, bands) = (self.plan.scene_width, self.source.bands());
+        let (tw, th) = (tile.width, tile.height);
+        let mut data = vec![0.0f32; bands * tw * th];
+        let mut valid = vec![false; tw * th];
         if let Some((n, strip)) = &self.strip {
-            let cols = s.min(w - tile.x0);
+            let cols = tw.min(w - tile.x0);
             for r in 0..*n {
                 let src = r * w + tile.x0;
-                valid[r * s..r * s + cols].copy_from_slice(&strip.valid[src..src + cols]);
+                valid[r * tw..r * tw + cols].copy_from_slice(&strip.valid[src..src + cols]);
                 for b in 0..bands {
                     let from = (b * n + r) * w + tile.x0;
-                    let to = (b * s + r) * s;
+                    let to = (b * th + r) * tw;
                     data[to..to + cols].copy_from_slice(&strip.data[from..from + cols]);
                 }
             }

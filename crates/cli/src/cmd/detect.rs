@@ -318,7 +318,8 @@ pub fn run(args: Args) -> Result<()> {
             weights.display()
         );
     }
-    let (run, overview) = detect_tiles_with_overview(&scene, &args, &model)?;
+    let (run, overview) =
+        detect_tiles_with_overview(&scene, &args, &model, true, args.quicklook_size)?;
     let t0 = Instant::now();
     let mut basins = stitched_basins(&run, &model, score, &args);
     let t1 = Instant::now();
@@ -521,34 +522,32 @@ pub fn detect_tiles_of(
     model: &LoadedModel,
     progress: bool,
 ) -> Result<SceneTiles> {
-    let mut source = open_scene(scene, args, model.header.config.input, progress)?;
-    let data_kind = source.input_kind();
-    let geo = source.geo().copied();
-    let what = scene.display().to_string();
-    detect_source(&mut source, data_kind, geo, &what, args, model, progress)
+    Ok(detect_tiles_with_overview(scene, args, model, progress, 0)?.0)
 }
 
-/// [`detect_tiles_of`] for `detect`: with a progress bar, and building the quicklook's
-/// overview (`args.quicklook_size`) from the rows the scan reads anyway, when it reads the
-/// scene as phase; `None` when it does not (a picture model) or no quicklook is wanted.
+/// [`detect_tiles_of`] that also builds the quicklook's overview (longest side
+/// `overview_side`) from the rows the scan reads anyway, when it reads the scene as phase;
+/// `None` when it does not (a picture model) or `overview_side` is 0.
 fn detect_tiles_with_overview(
     scene: &Path,
     args: &Args,
     model: &LoadedModel,
+    progress: bool,
+    overview_side: usize,
 ) -> Result<(SceneTiles, Option<Overview>)> {
-    let mut source = open_scene(scene, args, model.header.config.input, true)?;
+    let mut source = open_scene(scene, args, model.header.config.input, progress)?;
     let data_kind = source.input_kind();
     let geo = source.geo().copied();
     let what = scene.display().to_string();
-    let builder = OverviewBuilder::new(source.width(), source.height(), args.quicklook_size);
+    let builder = OverviewBuilder::new(source.width(), source.height(), overview_side);
     match builder {
         Ok(builder) if data_kind == InputKind::Phase => {
             let mut tap = OverviewTap::new(&mut source, builder);
-            let run = detect_source(&mut tap, data_kind, geo, &what, args, model, true)?;
+            let run = detect_source(&mut tap, data_kind, geo, &what, args, model, progress)?;
             Ok((run, tap.into_overview()))
         }
         _ => {
-            let run = detect_source(&mut source, data_kind, geo, &what, args, model, true)?;
+            let run = detect_source(&mut source, data_kind, geo, &what, args, model, progress)?;
             Ok((run, None))
         }
     }

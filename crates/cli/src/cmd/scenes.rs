@@ -208,13 +208,6 @@ pub fn report_at(
     score: f64,
     args: &detect::Args,
 ) -> anyhow::Result<ScenesReport> {
-    let at = |thr: f64| -> Vec<(SceneTruth, Vec<SceneDetection>)> {
-        scenes
-            .iter()
-            .map(|s| (s.truth.clone(), s.detections_at(thr, args)))
-            .collect()
-    };
-    let mut r = detect_core::eval::scene::evaluate_scenes(&at(score), score)?;
     // AP ranks every box down to LOW_SCORE, with bowls as at the operating point.
     let ranked: Vec<_> = scenes
         .iter()
@@ -225,6 +218,18 @@ pub fn report_at(
             )
         })
         .collect();
+    // The counts take what `detect` returns at `score`; the fainter boxes ride along
+    // (the counts skip them) so that each miss is put down to its score or its box.
+    let at_point: Vec<_> = scenes
+        .iter()
+        .zip(&ranked)
+        .map(|(s, (truth, low))| {
+            let mut dets = s.detections_at(score, args);
+            dets.extend(low.iter().filter(|d| d.score < score).cloned());
+            (truth.clone(), dets)
+        })
+        .collect();
+    let mut r = detect_core::eval::scene::evaluate_scenes(&at_point, score)?;
     let low = detect_core::eval::scene::evaluate_scenes(&ranked, LOW_SCORE)?;
     let copy_ap = |to: &mut SceneReport, from: &SceneReport| {
         to.ap50 = from.ap50;

@@ -65,6 +65,13 @@ pub struct SceneCounts {
     pub by_peak_los: [(usize, usize); 3],
     /// Basins with a decorrelated centre: (basins, found).
     pub decorrelated: (usize, usize),
+    /// Missed basins that some box of the list (a fainter one, when the list holds boxes
+    /// under the threshold) covers at this IoU: the score, not the box, lost them.
+    #[serde(default)]
+    pub missed_boxed: usize,
+    /// Missed basins that no box of the list covers at this IoU, whatever its score.
+    #[serde(default)]
+    pub missed_unboxed: usize,
 }
 
 /// Everything measured on one scene or a set of them.
@@ -132,6 +139,8 @@ fn report(
                 false_alarms_per_1000km2: None,
                 by_peak_los: [(0, 0); 3],
                 decorrelated: (0, 0),
+                missed_boxed: 0,
+                missed_unboxed: 0,
             };
             for (truth, dets) in scenes {
                 tally(&mut c, truth, dets, t, score_threshold);
@@ -165,7 +174,8 @@ fn report(
     })
 }
 
-/// Greedy COCO matching of one scene's detections at or above the threshold.
+/// Greedy COCO matching of one scene's detections at or above the threshold; each miss is
+/// put down to the score or to the box by every detection of the list.
 fn tally(
     c: &mut SceneCounts,
     truth: &SceneTruth,
@@ -195,6 +205,13 @@ fn tally(
     }
     for (g, &f) in truth.basins.iter().zip(&found) {
         c.fn_ += usize::from(!f);
+        if !f {
+            if dets.iter().any(|d| iou(&d.bbox, &g.bbox) >= iou_thr) {
+                c.missed_boxed += 1;
+            } else {
+                c.missed_unboxed += 1;
+            }
+        }
         if let Some(p) = g.peak_los_m {
             let k = LOS_CLASS_EDGES_M.iter().filter(|&&e| p.abs() >= e).count();
             c.by_peak_los[k].0 += 1;
@@ -387,7 +404,7 @@ pub fn detections_from_json(v: &Value) -> Result<Vec<SceneDetection>, String> {
 /// The report as a table: one row per scene and IoU, then the pooled rows.
 pub fn scenes_table(r: &ScenesReport) -> String {
     let mut s = format!(
-        "{:<28} {:>4} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>6} {:>9}  recall by peak LOS <3/3-10/>10 cm; decorrelated\n",
+        "{:<28} {:>4} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>6} {:>9}  recall by peak LOS <3/3-10/>10 cm; decorrelated; misses boxed/unboxed\n",
         "scene", "IoU", "basins", "boxes", "TP", "FP", "FN", "R", "P", "F1", "AP50", "FA/1000km2"
     );
     for rep in r.scenes.iter().chain(std::iter::once(&r.overall)) {
@@ -400,7 +417,7 @@ pub fn scenes_table(r: &ScenesReport) -> String {
                 }
             };
             s.push_str(&format!(
-                "{:<28} {:>4.1} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5.2} {:>5.2} {:>6.3} {:>6.3} {:>9}  {} {} {}; {}\n",
+                "{:<28} {:>4.1} {:>6} {:>5} {:>5} {:>5} {:>5} {:>5.2} {:>5.2} {:>6.3} {:>6.3} {:>9}  {} {} {}; {}; {}/{}\n",
                 rep.name,
                 c.iou,
                 rep.basins,
@@ -418,6 +435,8 @@ pub fn scenes_table(r: &ScenesReport) -> String {
                 frac(c.by_peak_los[1]),
                 frac(c.by_peak_los[2]),
                 frac(c.decorrelated),
+                c.missed_boxed,
+                c.missed_unboxed,
             ));
         }
     }
@@ -478,8 +497,12 @@ mod tests {
         assert_eq!(c5.false_alarms_per_1000km2, Some(6.0));
         assert_eq!(c5.by_peak_los, [(1, 1), (1, 0), (1, 0)]);
         assert_eq!(c5.decorrelated, (1, 0));
+        // The third basin's exact box scores 0.1, under the threshold; the second's only
+        // box is the shifted one, IoU 0.389.
+        assert_eq!((c5.missed_boxed, c5.missed_unboxed), (1, 1));
         let c3 = s.at(0.3).expect("IoU 0.3");
         assert_eq!((c3.tp, c3.fp, c3.fn_), (2, 2, 1));
+        assert_eq!((c3.missed_boxed, c3.missed_unboxed), (1, 0));
         assert_eq!(c3.decorrelated, (1, 1));
         assert!((c3.recall - 2.0 / 3.0).abs() < 1e-12 && (c3.precision - 0.5).abs() < 1e-12);
         // Pooled over one scene: the same.

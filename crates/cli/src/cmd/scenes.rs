@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use detect_core::eval::scene::{SceneDetection, SceneReport, SceneTruth, ScenesReport};
+use detect_core::eval::scene::{SceneDetection, SceneTruth, ScenesReport};
 use detect_core::tiling::{StitchParams, stitch_at};
 use synth::{Conditions, OrbitChoice, SynthConfig, Weather};
 
@@ -202,13 +202,15 @@ pub fn score_scene(
     Ok(ScoredScene { truth, run })
 }
 
-/// Scores every scene at `score` (counts) with AP and mAP from the low-score pass.
+/// Scores every scene at `score`. Each scene's list holds every box down to LOW_SCORE, with
+/// bowls as at the operating point: the boxes at or above `score` are what `detect` returns
+/// there (`stitch_at` thresholds after stitching), so the counts take them, AP ranks them all,
+/// and each miss is put down to its score or its box.
 pub fn report_at(
     scenes: &[ScoredScene],
     score: f64,
     args: &detect::Args,
 ) -> anyhow::Result<ScenesReport> {
-    // AP ranks every box down to LOW_SCORE, with bowls as at the operating point.
     let ranked: Vec<_> = scenes
         .iter()
         .map(|s| {
@@ -218,28 +220,7 @@ pub fn report_at(
             )
         })
         .collect();
-    // The counts take what `detect` returns at `score`; the fainter boxes ride along
-    // (the counts skip them) so that each miss is put down to its score or its box.
-    let at_point: Vec<_> = scenes
-        .iter()
-        .zip(&ranked)
-        .map(|(s, (truth, low))| {
-            let mut dets = s.detections_at(score, args);
-            dets.extend(low.iter().filter(|d| d.score < score).cloned());
-            (truth.clone(), dets)
-        })
-        .collect();
-    let mut r = detect_core::eval::scene::evaluate_scenes(&at_point, score)?;
-    let low = detect_core::eval::scene::evaluate_scenes(&ranked, LOW_SCORE)?;
-    let copy_ap = |to: &mut SceneReport, from: &SceneReport| {
-        to.ap50 = from.ap50;
-        to.map = from.map;
-    };
-    for (to, from) in r.scenes.iter_mut().zip(&low.scenes) {
-        copy_ap(to, from);
-    }
-    copy_ap(&mut r.overall, &low.overall);
-    Ok(r)
+    Ok(detect_core::eval::scene::evaluate_scenes(&ranked, score)?)
 }
 
 /// Scratch folder for a run's scenes.

@@ -25,6 +25,12 @@ use crate::{Activation, KernelError, Shape, Tensor};
 /// `conv_speed` example it already runs 4→4 and 8→8 layers twice as fast as im2col; below
 /// that the transforms, not the multiplies, would dominate.
 pub const WINOGRAD_MIN_CHANNELS: usize = 4;
+/// Smallest image side that takes the Winograd route; smaller planes take im2col. A
+/// 13-pixel side is 16 pixels of tiles (half again the work) and too few tiles to split
+/// across cores: at 13² Winograd ran 256→256 at 0.78× the whole-image im2col's speed
+/// (`conv_speed`, 2 threads), and in training (forward + backward, batch 8) at 0.55×; at
+/// 26² it was already 1.2× faster in training, at 52² 1.7×.
+pub const WINOGRAD_MIN_SIDE: usize = 20;
 /// Values of an im2col column block (1 MB): cache-sized, though on the stem and a
 /// stride-2 layer anything from 256 KB to 4 MB measured the same speed.
 const COLUMN_BUDGET: usize = 256 * 1024;
@@ -223,7 +229,9 @@ impl Conv2d {
     /// channel concatenation costs nothing.
     pub fn forward_into(&self, x: &Tensor, out: &mut Tensor, c0: usize) -> Result<(), KernelError> {
         let g = self.checked_geometry(x, out, c0)?;
-        if let Some(winograd) = &self.winograd {
+        if let Some(winograd) = &self.winograd
+            && g.h.min(g.w) >= WINOGRAD_MIN_SIDE
+        {
             winograd.forward(x, out, c0, &self.bias, self.act);
         } else if is_pointwise(&g) {
             self.forward_pointwise(x, out, c0);

@@ -6,7 +6,8 @@
 //!
 //! - [`Conv2d`]: dense convolution (any square kernel, stride, padding) on the `gemm` crate,
 //!   with bias and activation fused into the epilogue. 3×3 stride-1 layers of at least
-//!   [`WINOGRAD_MIN_CHANNELS`] channels run Winograd F(4×4, 3×3) (`winograd`); 1×1 layers
+//!   [`WINOGRAD_MIN_CHANNELS`] channels on planes of at least [`WINOGRAD_MIN_SIDE`] a side
+//!   run Winograd F(4×4, 3×3) (`winograd`); 1×1 layers
 //!   one GEMM on the image as it is; the rest im2col + GEMM a block of output pixels at a
 //!   time (`im2col`), each block's scratch reused per thread (`scratch`), never a buffer
 //!   that grows with the image. [`Conv2d::forward_into_im2col`] keeps the plain
@@ -46,7 +47,7 @@ mod winograd;
 
 pub use act::Activation;
 pub use buffer_pool::{PoolStats, clear_pool, pool_stats, set_pool_limit};
-pub use conv::{Conv2d, ConvSpec, WINOGRAD_MIN_CHANNELS};
+pub use conv::{Conv2d, ConvSpec, WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_SIDE};
 pub use depthwise::Depthwise3x3;
 pub use error::KernelError;
 pub use matmul::matmul_bias_act;

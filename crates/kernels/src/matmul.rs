@@ -98,26 +98,90 @@ pub(crate) unsafe fn gemm_serial(
     lhs: Strided,
     rhs: Strided,
 ) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        serial(
+            m,
+            n,
+            k,
+            Strided {
+                ptr: dst,
+                rs: dst_rs,
+                cs: dst_cs,
+            },
+            lhs,
+            rhs,
+            false,
+        )
+    }
+}
+
+/// `dst[m×n] += lhs[m×k] · rhs[k×n]`, as [`gemm_serial`] otherwise (sums over blocks).
+///
+/// # Safety
+/// As [`gemm_serial`]; `dst` must also hold initialised values, which are read.
+#[allow(clippy::too_many_arguments)] // a GEMM's three sizes and three strided operands
+pub(crate) unsafe fn gemm_serial_add(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_rs: usize,
+    dst_cs: usize,
+    lhs: Strided,
+    rhs: Strided,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        serial(
+            m,
+            n,
+            k,
+            Strided {
+                ptr: dst,
+                rs: dst_rs,
+                cs: dst_cs,
+            },
+            lhs,
+            rhs,
+            true,
+        )
+    }
+}
+
+/// The `gemm` crate's serial product; `add` reads `dst` and adds the product to it.
+///
+/// # Safety
+/// As [`gemm_serial`]; `dst.ptr` is written through.
+unsafe fn serial(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: Strided,
+    lhs: Strided,
+    rhs: Strided,
+    add: bool,
+) {
     if m == 0 || n == 0 {
         return;
     }
-    // SAFETY: forwarded from the caller; `read_dst = false` means `dst` is only written.
+    // SAFETY: forwarded from the caller; without `add`, `dst` is only written.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst,
-            dst_cs as isize,
-            dst_rs as isize,
-            false,
+            dst.ptr.cast_mut(),
+            dst.cs as isize,
+            dst.rs as isize,
+            add,
             lhs.ptr,
             lhs.cs as isize,
             lhs.rs as isize,
             rhs.ptr,
             rhs.cs as isize,
             rhs.rs as isize,
-            0.0,
+            1.0,
             1.0,
             false,
             false,

@@ -33,10 +33,10 @@ use crate::simd::{LANES, multiversion};
 use crate::{Shape, Tensor};
 
 /// Outputs per tile side and input patch side.
-const TILE: usize = 4;
-const PATCH: usize = 6;
+pub(crate) const TILE: usize = 4;
+pub(crate) const PATCH: usize = 6;
 /// Positions of the transformed 6×6 tile: one GEMM each.
-const POSITIONS: usize = PATCH * PATCH;
+pub(crate) const POSITIONS: usize = PATCH * PATCH;
 /// Working memory per task (values), and the tile counts a block stays within: fewer tiles
 /// make GEMMs too thin to run at speed, more spill the block out of the caches.
 const BLOCK_BUDGET: usize = 1024 * 1024;
@@ -47,6 +47,9 @@ const MAX_BLOCK_TILES: usize = 256;
 const BLOCK_ALIGN: usize = 16;
 /// Tasks wanted per layer to keep a few cores balanced.
 const MIN_TASKS: usize = 8;
+
+/// Transformed kernels scattered to the position planes together (36 × 64 values, in L1).
+const SCATTER_RUN: usize = 64;
 
 /// Bᵀ: the input transform, one row per transformed position.
 #[cfg(test)]
@@ -59,7 +62,7 @@ const BT: [[f64; PATCH]; PATCH] = [
     [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
 ];
 /// G: the weight transform.
-const G: [[f64; 3]; PATCH] = [
+pub(crate) const G: [[f64; 3]; PATCH] = [
     [1.0 / 4.0, 0.0, 0.0],
     [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
     [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
@@ -90,14 +93,32 @@ pub(crate) struct Winograd {
 
 impl Winograd {
     /// Transforms weights `[c_out, c_in, 3, 3]` (the caller checked the length).
+    ///
+    /// Training builds two per 3×3 layer and step, so the kernels are transformed on the
+    /// thread pool and scattered to the position planes a run of [`SCATTER_RUN`] kernels at
+    /// a time (36 contiguous runs instead of 36 scattered writes per kernel).
     pub(crate) fn new(c_in: usize, c_out: usize, weight: &[f32]) -> Self {
         debug_assert_eq!(weight.len(), c_out * c_in * 9);
-        let mut u = vec![0.0; POSITIONS * c_out * c_in];
-        for (pair, g) in weight.chunks_exact(9).enumerate() {
-            let gg = transform_weight(g);
-            for (j, column) in gg.iter().enumerate() {
-                for (i, &v) in column.iter().enumerate() {
-                    u[(j * PATCH + i) * c_out * c_in + pair] = v as f32;
+        let pairs = c_out * c_in;
+        let transformed: Vec<[f32; POSITIONS]> = weight
+            .par_chunks_exact(9)
+            .map(|g| {
+                let mut t = [0.0; POSITIONS];
+                for (j, column) in transform_weight(g).iter().enumerate() {
+                    for (i, &v) in column.iter().enumerate() {
+                        t[j * PATCH + i] = v as f32;
+                    }
+                }
+                t
+            })
+            .collect();
+        let mut u = vec![0.0; POSITIONS * pairs];
+        for (run, kernels) in transformed.chunks(SCATTER_RUN).enumerate() {
+            let first = run * SCATTER_RUN;
+            for (p, plane) in u.chunks_exact_mut(pairs).enumerate() {
+                let dst = &mut plane[first..first + kernels.len()];
+                for (v, t) in dst.iter_mut().zip(kernels) {
+                    *v = t[p];
                 }
             }
         }
@@ -114,14 +135,39 @@ impl Winograd {
         bias: &[f32],
         act: Activation,
     ) {
-        let s = x.shape();
+        let out_shape = out.shape();
+        self.forward_into(
+            x.data(),
+            x.shape(),
+            out.data_mut(),
+            out_shape,
+            c0,
+            bias,
+            act,
+        );
+    }
+
+    /// [`forward`](Self::forward) on plain NCHW slices of the given shapes (training's
+    /// buffers); the caller checked that the lengths match the shapes.
+    #[allow(clippy::too_many_arguments)] // two buffers with their shapes, and the epilogue
+    pub(crate) fn forward_into(
+        &self,
+        x: &[f32],
+        s: Shape,
+        out: &mut [f32],
+        out_shape: Shape,
+        c0: usize,
+        bias: &[f32],
+        act: Activation,
+    ) {
         debug_assert_eq!(s.c, self.c_in);
-        debug_assert!(out.shape().h == s.h && out.shape().w == s.w && out.shape().n == s.n);
-        debug_assert!(c0 + self.c_out <= out.shape().c && bias.len() == self.c_out);
+        debug_assert!(x.len() == s.len() && out.len() == out_shape.len());
+        debug_assert!(out_shape.h == s.h && out_shape.w == s.w && out_shape.n == s.n);
+        debug_assert!(c0 + self.c_out <= out_shape.c && bias.len() == self.c_out);
         let plan = Plan::new(s, self.c_in, self.c_out);
         let dst = Dest {
-            ptr: OutPtr(out.data_mut().as_mut_ptr()),
-            shape: out.shape(),
+            ptr: OutPtr(out.as_mut_ptr()),
+            shape: out_shape,
             c0,
         };
         (0..s.n * plan.blocks).into_par_iter().for_each(|task| {
@@ -134,7 +180,12 @@ impl Winograd {
                     tiles,
                     epilogue: (bias, act),
                 };
-                self.run_block(x.image(b), &job, scratch, dst.image(b));
+                self.run_block(
+                    &x[b * s.image()..(b + 1) * s.image()],
+                    &job,
+                    scratch,
+                    dst.image(b),
+                );
             });
         });
     }
@@ -195,28 +246,28 @@ fn transform_weight(g: &[f32]) -> [[f64; PATCH]; PATCH] {
 
 /// How an image's tiles are cut into blocks: from the shapes alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Plan {
-    h: usize,
-    w: usize,
+pub(crate) struct Plan {
+    pub(crate) h: usize,
+    pub(crate) w: usize,
     tiles_y: usize,
-    tiles_x: usize,
+    pub(crate) tiles_x: usize,
     /// Tiles per block, a multiple of the GEMM's register block, so also of [`LANES`].
-    per_block: usize,
-    blocks: usize,
+    pub(crate) per_block: usize,
+    pub(crate) blocks: usize,
 }
 
 /// A run of tiles within one tile row: row `ty`, columns `tx0..tx0 + len`, and where the
 /// run starts among its block's tiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Segment {
-    ty: usize,
-    tx0: usize,
-    len: usize,
-    offset: usize,
+pub(crate) struct Segment {
+    pub(crate) ty: usize,
+    pub(crate) tx0: usize,
+    pub(crate) len: usize,
+    pub(crate) offset: usize,
 }
 
 impl Plan {
-    fn new(s: Shape, c_in: usize, c_out: usize) -> Self {
+    pub(crate) fn new(s: Shape, c_in: usize, c_out: usize) -> Self {
         let (tiles_y, tiles_x) = (s.h.div_ceil(TILE), s.w.div_ceil(TILE));
         let tiles = tiles_y * tiles_x;
         let fit =
@@ -237,19 +288,19 @@ impl Plan {
         }
     }
 
-    fn tiles(&self) -> usize {
+    pub(crate) fn tiles(&self) -> usize {
         self.tiles_y * self.tiles_x
     }
 
     /// Values of scratch a task needs: `V`, `M`, the transforms' rows (36 of a block's
     /// tiles and a vector more) and one padded input row.
-    fn scratch_len(&self, c_in: usize, c_out: usize) -> usize {
+    pub(crate) fn scratch_len(&self, c_in: usize, c_out: usize) -> usize {
         let ld = self.per_block;
         POSITIONS * (c_in + c_out) * ld + POSITIONS * (ld + LANES) + 2 * TILE * (ld + 1)
     }
 
     /// The tiles `range` (raster order) as runs within tile rows.
-    fn segments(&self, range: Range<usize>) -> impl Iterator<Item = Segment> + use<> {
+    pub(crate) fn segments(&self, range: Range<usize>) -> impl Iterator<Item = Segment> + use<> {
         let (tiles_x, start, end) = (self.tiles_x, range.start, range.end);
         let mut t = start;
         std::iter::from_fn(move || {
@@ -270,16 +321,16 @@ impl Plan {
 }
 
 /// What one task computes: a block of tiles of one image, and the epilogue.
-struct Job<'a> {
-    plan: &'a Plan,
-    tiles: Range<usize>,
-    epilogue: (&'a [f32], Activation),
+pub(crate) struct Job<'a> {
+    pub(crate) plan: &'a Plan,
+    pub(crate) tiles: Range<usize>,
+    pub(crate) epilogue: (&'a [f32], Activation),
 }
 
 impl Job<'_> {
     /// The block's tiles rounded up to whole vectors: the transforms and GEMMs run over
     /// these; the extra lanes hold zeros or neighbouring tiles and are never written out.
-    fn lanes(&self) -> usize {
+    pub(crate) fn lanes(&self) -> usize {
         self.tiles.len().next_multiple_of(LANES)
     }
 }
@@ -313,7 +364,7 @@ multiversion! {
     /// to column `col0..` of each position's plane of `v` (planes `v.len() / 36` apart).
     /// `h` holds the row-transformed patches (`[row r][position j][tile]`, rows
     /// `h.len() / 36` apart); `row` one input row padded with zeros.
-    fn input_channel(
+    pub(crate) fn input_channel(
         plane: &[f32],
         job: &Job,
         h: &mut [f32],

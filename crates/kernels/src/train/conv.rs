@@ -1,10 +1,11 @@
-//! Convolution forward and backward for training: dense as GEMMs over im2col columns,
-//! depthwise as direct loops (see `depthwise.rs`).
+//! Convolution forward and backward for training: dense 3×3 stride-1 layers by Winograd
+//! (see `winograd.rs`), other dense ones as GEMMs over im2col columns, depthwise as direct
+//! loops (see `depthwise.rs`).
 
 use rayon::prelude::*;
 
-use super::depthwise;
 use super::gemm::{Layout, gemm};
+use super::{depthwise, winograd};
 use crate::KernelError;
 use crate::im2col::{Geometry, im2col};
 use crate::scratch::with_scratch;
@@ -130,6 +131,10 @@ pub fn conv_forward(shape: &ConvShape, x: &[f32], weight: &[f32]) -> Result<Vec<
         depthwise::forward(shape, oh, ow, x, weight, &mut z);
         return Ok(z);
     }
+    if winograd::applies(shape) {
+        winograd::forward(shape, x, weight, &mut z);
+        return Ok(z);
+    }
     let g = shape.geometry(oh, ow);
     let ckk = shape.c_in * shape.kernel * shape.kernel;
     z.par_chunks_mut(out_len)
@@ -182,6 +187,12 @@ pub fn conv_backward(
             shape, oh, ow, x, weight, dz, need_input,
         ));
     }
+    if winograd::applies(shape) {
+        return Ok(ConvGrads {
+            input: need_input.then(|| winograd::input_grad(shape, weight, dz)),
+            weight: winograd::weight_grad(shape, x, dz),
+        });
+    }
     let g = shape.geometry(oh, ow);
     let w_len = shape.weight_len();
     let mut dx = vec![0.0f32; if need_input { x.len() } else { 0 }];
@@ -209,14 +220,22 @@ pub fn conv_backward(
     })
 }
 
-/// Sums per-image partial gradients in image order (fixed, whatever the thread count).
+/// Sums per-image partial gradients in image order (fixed, whatever the thread count), in
+/// parallel pieces of the gradient.
 pub(crate) fn sum_parts(parts: &[f32], len: usize) -> Vec<f32> {
+    const PIECE: usize = 16 * 1024;
     let mut total = vec![0.0f32; len];
-    for part in parts.chunks_exact(len) {
-        for (t, p) in total.iter_mut().zip(part) {
-            *t += p;
-        }
-    }
+    total
+        .par_chunks_mut(PIECE)
+        .enumerate()
+        .for_each(|(k, piece)| {
+            let start = k * PIECE;
+            for part in parts.chunks_exact(len) {
+                for (t, p) in piece.iter_mut().zip(&part[start..]) {
+                    *t += p;
+                }
+            }
+        });
     total
 }
 

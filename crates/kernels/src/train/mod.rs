@@ -4,9 +4,10 @@
 //! The model crate wraps these in an autodiff-aware burn op, so that one block costs one
 //! graph node instead of a dozen element-wise ones.
 //!
-//! - [`ConvShape`], [`conv_forward`], [`conv_backward`]: dense (groups = 1) convolution as
-//!   im2col + GEMM, its data gradient as GEMM + col2im and its weight gradient as GEMM;
-//!   depthwise (groups = channels) as direct loops.
+//! - [`ConvShape`], [`conv_forward`], [`conv_backward`]: dense (groups = 1) 3×3 stride-1
+//!   convolution by Winograd F(4×4, 3×3) in all three passes; other dense ones as im2col +
+//!   GEMM, their data gradient as GEMM + col2im and weight gradient as GEMM; depthwise
+//!   (groups = channels) as direct loops.
 //! - [`bn_silu_forward`], [`bn_silu_backward`]: batch-statistic BatchNorm fused with SiLU.
 //! - [`conv_bn_silu_backward`]: the whole block's backward, its BatchNorm gradient kept in
 //!   a reused scratch buffer.
@@ -19,6 +20,7 @@ mod bn_silu;
 mod conv;
 mod depthwise;
 mod gemm;
+mod winograd;
 
 pub use block::{BlockGrads, BlockSaved, conv_bn_silu_backward};
 pub use bn_silu::{BnSiluGrads, BnSiluOutput, bn_silu_backward, bn_silu_forward};
@@ -29,7 +31,8 @@ mod determinism {
     use super::*;
     use crate::reference::random_vec;
 
-    /// Forward and backward of a dense and a depthwise block in a pool of `threads`.
+    /// Forward and backward of a strided dense, a Winograd (3×3 stride 1) and a depthwise
+    /// block in a pool of `threads`.
     fn run(threads: usize) -> Vec<Vec<f32>> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -37,15 +40,15 @@ mod determinism {
             .expect("a thread pool");
         pool.install(|| {
             let mut out = Vec::new();
-            for depthwise in [false, true] {
+            for (stride, depthwise) in [(2, false), (1, false), (2, true)] {
                 let s = ConvShape {
                     batch: 3,
                     c_in: 8,
-                    h: 13,
-                    w: 11,
+                    h: 23,
+                    w: 21,
                     c_out: 8,
                     kernel: 3,
-                    stride: 2,
+                    stride,
                     padding: 1,
                     depthwise,
                 };

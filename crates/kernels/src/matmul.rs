@@ -99,65 +99,21 @@ pub(crate) unsafe fn gemm_serial(
     rhs: Strided,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe {
-        serial(
-            m,
-            n,
-            k,
-            Strided {
-                ptr: dst,
-                rs: dst_rs,
-                cs: dst_cs,
-            },
-            lhs,
-            rhs,
-            false,
-        )
-    }
+    unsafe { gemm_serial_or_add(m, n, k, dst, dst_rs, dst_cs, lhs, rhs, false) }
 }
 
-/// `dst[m×n] += lhs[m×k] · rhs[k×n]`, as [`gemm_serial`] otherwise (sums over blocks).
+/// [`gemm_serial`], or with `add` `dst[m×n] += lhs[m×k] · rhs[k×n]` (sums over blocks).
 ///
 /// # Safety
-/// As [`gemm_serial`]; `dst` must also hold initialised values, which are read.
-#[allow(clippy::too_many_arguments)] // a GEMM's three sizes and three strided operands
-pub(crate) unsafe fn gemm_serial_add(
+/// As [`gemm_serial`]; with `add`, `dst` must also hold initialised values, which are read.
+#[allow(clippy::too_many_arguments)] // a GEMM's three sizes, three strided operands, a flag
+pub(crate) unsafe fn gemm_serial_or_add(
     m: usize,
     n: usize,
     k: usize,
     dst: *mut f32,
     dst_rs: usize,
     dst_cs: usize,
-    lhs: Strided,
-    rhs: Strided,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        serial(
-            m,
-            n,
-            k,
-            Strided {
-                ptr: dst,
-                rs: dst_rs,
-                cs: dst_cs,
-            },
-            lhs,
-            rhs,
-            true,
-        )
-    }
-}
-
-/// The `gemm` crate's serial product; `add` reads `dst` and adds the product to it.
-///
-/// # Safety
-/// As [`gemm_serial`]; `dst.ptr` is written through.
-unsafe fn serial(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: Strided,
     lhs: Strided,
     rhs: Strided,
     add: bool,
@@ -171,9 +127,9 @@ unsafe fn serial(
             m,
             n,
             k,
-            dst.ptr.cast_mut(),
-            dst.cs as isize,
-            dst.rs as isize,
+            dst,
+            dst_cs as isize,
+            dst_rs as isize,
             add,
             lhs.ptr,
             lhs.cs as isize,

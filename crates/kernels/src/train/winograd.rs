@@ -23,7 +23,7 @@ use super::conv::{ConvShape, sum_parts};
 use crate::Shape;
 use crate::act::Activation;
 use crate::conv::{WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_SIDE};
-use crate::matmul::{Strided, gemm_serial, gemm_serial_add};
+use crate::matmul::{Strided, gemm_serial_or_add};
 use crate::scratch::with_scratch;
 use crate::simd::{LANES, multiversion};
 use crate::winograd::{G, Job, PATCH, POSITIONS, Plan, TILE, Winograd, input_channel};
@@ -159,13 +159,7 @@ fn block_grad(
         // SAFETY: plane p of `m` holds c_out rows of ld ≥ k values, plane p of `v` c_in
         // columns of ld, and `du`'s plane p c_out × c_in values (written by an earlier block
         // when `add`); all three are this task's own.
-        unsafe {
-            if add {
-                gemm_serial_add(c_out, c_in, k, dst, c_in, 1, lhs, rhs);
-            } else {
-                gemm_serial(c_out, c_in, k, dst, c_in, 1, lhs, rhs);
-            }
-        }
+        unsafe { gemm_serial_or_add(c_out, c_in, k, dst, c_in, 1, lhs, rhs, add) };
     }
 }
 

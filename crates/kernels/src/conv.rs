@@ -230,7 +230,7 @@ impl Conv2d {
     pub fn forward_into(&self, x: &Tensor, out: &mut Tensor, c0: usize) -> Result<(), KernelError> {
         let g = self.checked_geometry(x, out, c0)?;
         if let Some(winograd) = &self.winograd
-            && g.h.min(g.w) >= WINOGRAD_MIN_SIDE
+            && winograd_pays_at(g.h, g.w)
         {
             winograd.forward(x, out, c0, &self.bias, self.act);
         } else if is_pointwise(&g) {
@@ -364,10 +364,15 @@ pub(crate) fn check_destination(
     }
 }
 
-/// Whether a layer takes the Winograd route.
-fn takes_winograd(spec: ConvSpec) -> bool {
+/// Whether a layer takes the Winograd route (on planes where [`winograd_pays_at`]).
+pub(crate) fn takes_winograd(spec: ConvSpec) -> bool {
     let shape = (spec.kernel, spec.stride, spec.padding) == (3, 1, 1);
     shape && spec.c_in.min(spec.c_out) >= WINOGRAD_MIN_CHANNELS
+}
+
+/// Whether an `h × w` plane is large enough for Winograd ([`WINOGRAD_MIN_SIDE`]).
+pub(crate) fn winograd_pays_at(h: usize, w: usize) -> bool {
+    h.min(w) >= WINOGRAD_MIN_SIDE
 }
 
 fn is_pointwise(g: &Geometry) -> bool {

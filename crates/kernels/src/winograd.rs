@@ -172,8 +172,7 @@ impl Winograd {
         };
         (0..s.n * plan.blocks).into_par_iter().for_each(|task| {
             let (b, block) = (task / plan.blocks, task % plan.blocks);
-            let first = block * plan.per_block;
-            let tiles = first..(first + plan.per_block).min(plan.tiles());
+            let tiles = plan.block_tiles(block);
             with_scratch(plan.scratch_len(self.c_in, self.c_out), |scratch| {
                 let job = Job {
                     plan: &plan,
@@ -193,15 +192,7 @@ impl Winograd {
     /// One block of tiles: transform in, 36 GEMMs, transform out.
     fn run_block(&self, image: &[f32], job: &Job, scratch: &mut [f32], dst: Dest) {
         let ld = job.plan.per_block;
-        let (v, rest) = scratch.split_at_mut(POSITIONS * self.c_in * ld);
-        let (m, rest) = rest.split_at_mut(POSITIONS * self.c_out * ld);
-        let (temp, row) = rest.split_at_mut(POSITIONS * (ld + LANES));
-        // Lanes past the block's last tile are transformed (and discarded) with the rest:
-        // zeros, not stale scratch, so no NaN or subnormal slows them down.
-        temp.fill(0.0);
-        for (ci, plane) in image.chunks_exact(job.plan.h * job.plan.w).enumerate() {
-            input_channel(plane, job, temp, row, v, ci * ld);
-        }
+        let (v, m, temp) = transformed_input(image, job, self.c_in, self.c_out, scratch);
         let rows = job.lanes();
         for p in 0..POSITIONS {
             let lhs = Strided {
@@ -225,6 +216,29 @@ impl Winograd {
             output_channel(m, job, temp, co, dst.channel(co));
         }
     }
+}
+
+/// Cuts a block task's scratch ([`Plan::scratch_len`]) into `V` (`c_in` columns per
+/// position), `M` (`c_out` columns per position) and the transforms' rows, and fills `V`
+/// with the input transform of every channel of `image`. Returns `(V, M, rows)`.
+pub(crate) fn transformed_input<'s>(
+    image: &[f32],
+    job: &Job,
+    c_in: usize,
+    c_out: usize,
+    scratch: &'s mut [f32],
+) -> (&'s [f32], &'s mut [f32], &'s mut [f32]) {
+    let ld = job.plan.per_block;
+    let (v, rest) = scratch.split_at_mut(POSITIONS * c_in * ld);
+    let (m, rest) = rest.split_at_mut(POSITIONS * c_out * ld);
+    let (temp, row) = rest.split_at_mut(POSITIONS * (ld + LANES));
+    // Lanes past the block's last tile are transformed (and discarded) with the rest:
+    // zeros, not stale scratch, so no NaN or subnormal slows them down.
+    temp.fill(0.0);
+    for (ci, plane) in image.chunks_exact(job.plan.h * job.plan.w).enumerate() {
+        input_channel(plane, job, temp, row, v, ci * ld);
+    }
+    (v, m, temp)
 }
 
 /// `G g Gᵀ` for one 3×3 kernel `g` (row-major), as `[column j][row i]`.
@@ -290,6 +304,12 @@ impl Plan {
 
     pub(crate) fn tiles(&self) -> usize {
         self.tiles_y * self.tiles_x
+    }
+
+    /// The tiles (raster order) of block `block`.
+    pub(crate) fn block_tiles(&self, block: usize) -> Range<usize> {
+        let first = block * self.per_block;
+        first..(first + self.per_block).min(self.tiles())
     }
 
     /// Values of scratch a task needs: `V`, `M`, the transforms' rows (36 of a block's
@@ -364,7 +384,7 @@ multiversion! {
     /// to column `col0..` of each position's plane of `v` (planes `v.len() / 36` apart).
     /// `h` holds the row-transformed patches (`[row r][position j][tile]`, rows
     /// `h.len() / 36` apart); `row` one input row padded with zeros.
-    pub(crate) fn input_channel(
+    fn input_channel(
         plane: &[f32],
         job: &Job,
         h: &mut [f32],
@@ -738,8 +758,8 @@ mod tests {
             // Segments of every block tile it exactly, in raster order.
             let mut next = 0;
             for block in 0..plan.blocks {
-                let first = block * plan.per_block;
-                let range = first..(first + plan.per_block).min(plan.tiles());
+                let range = plan.block_tiles(block);
+                let first = range.start;
                 for seg in plan.segments(range.clone()) {
                     assert_eq!(seg.ty * plan.tiles_x + seg.tx0, next);
                     assert_eq!(seg.offset, next - first);

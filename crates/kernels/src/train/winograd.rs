@@ -22,19 +22,22 @@ use rayon::prelude::*;
 use super::conv::{ConvShape, sum_parts};
 use crate::Shape;
 use crate::act::Activation;
-use crate::conv::{WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_SIDE};
+use crate::conv::{ConvSpec, takes_winograd, winograd_pays_at};
 use crate::matmul::{Strided, gemm_serial_or_add};
 use crate::scratch::with_scratch;
-use crate::simd::{LANES, multiversion};
-use crate::winograd::{G, Job, PATCH, POSITIONS, Plan, TILE, Winograd, input_channel};
+use crate::simd::multiversion;
+use crate::winograd::{G, Job, PATCH, POSITIONS, Plan, TILE, Winograd, transformed_input};
 
-/// Whether a layer takes this route: the inference engine's rule for Winograd.
+/// Whether a dense layer takes this route: the inference engine's rule for Winograd.
 pub(crate) fn applies(s: &ConvShape) -> bool {
-    let shape = (s.kernel, s.stride, s.padding) == (3, 1, 1);
-    shape
-        && !s.depthwise
-        && s.c_in.min(s.c_out) >= WINOGRAD_MIN_CHANNELS
-        && s.h.min(s.w) >= WINOGRAD_MIN_SIDE
+    let spec = ConvSpec {
+        c_in: s.c_in,
+        c_out: s.c_out,
+        kernel: s.kernel,
+        stride: s.stride,
+        padding: s.padding,
+    };
+    !s.depthwise && takes_winograd(spec) && winograd_pays_at(s.h, s.w)
 }
 
 /// The convolution's output into `z` (`[batch, c_out, h, w]`).
@@ -100,10 +103,9 @@ pub(crate) fn weight_grad(s: &ConvShape, x: &[f32], dz: &[f32]) -> Vec<f32> {
             .for_each(|((du, xn), dzn)| {
                 with_scratch(plan.scratch_len(s.c_in, s.c_out), |scratch| {
                     for block in 0..plan.blocks {
-                        let first = block * plan.per_block;
                         let job = Job {
                             plan: &plan,
-                            tiles: first..(first + plan.per_block).min(plan.tiles()),
+                            tiles: plan.block_tiles(block),
                             epilogue: (&[], Activation::None),
                         };
                         block_grad(&job, s.c_in, s.c_out, xn, dzn, scratch, du, block > 0);
@@ -130,14 +132,7 @@ fn block_grad(
 ) {
     let plan = job.plan;
     let ld = plan.per_block;
-    let (v, rest) = scratch.split_at_mut(POSITIONS * c_in * ld);
-    let (m, rest) = rest.split_at_mut(POSITIONS * c_out * ld);
-    let (temp, row) = rest.split_at_mut(POSITIONS * (ld + LANES));
-    // As in the forward: lanes past the block's tiles are transformed too, from zeros.
-    temp.fill(0.0);
-    for (ci, channel) in xn.chunks_exact(plan.h * plan.w).enumerate() {
-        input_channel(channel, job, temp, row, v, ci * ld);
-    }
+    let (v, m, _) = transformed_input(xn, job, c_in, c_out, scratch);
     for (co, channel) in dzn.chunks_exact(plan.h * plan.w).enumerate() {
         gradient_channel(channel, job, m, co * ld);
     }

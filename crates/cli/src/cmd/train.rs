@@ -6,7 +6,7 @@ use anyhow::Context;
 use input::picture::{COLORMAP_HELP, ColormapSpec};
 use model::{InputKind, ModelConfig, Scale, Variant};
 use train::data::{Dataset, LabelOptions, Split, open_dataset_with, open_optional_with};
-use train::{AssignerKind, DeviceKind, IouKind, ObjLoss, TrainConfig};
+use train::{AssignerKind, DeviceKind, EmaConfig, IouKind, ObjLoss, TrainConfig};
 
 /// Train a detector (paper defaults: Adam 1e-3, poly decay over 60,000 steps, focal
 /// objectness + 5·DIoU, approximate OTA with Z = 10, EMA weights).
@@ -100,6 +100,13 @@ pub struct Args {
     /// and export it: on / off.
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     pub ema: String,
+    /// The EMA's decay d₀ (its horizon is ~1/(1 − d₀) steps). A leg of a few thousand steps
+    /// from `--init` averages over nothing with 0.9999: try 0.998 and `--ema-tau 100`.
+    #[arg(long, default_value_t = 0.9999, value_parser = parse_decay)]
+    pub ema_decay: f64,
+    /// Steps τ over which the EMA's decay ramps up to d₀ (d₀·(1 − e^(−t/τ))).
+    #[arg(long, default_value_t = 2000.0, value_parser = parse_tau)]
+    pub ema_tau: f64,
     /// Assignment: ota (paper's approximation, Formula 6), yolox (k = ⌊Σ top-Z IoU⌋) or
     /// sinkhorn (original OTA, slower). Ignored by yolov5, which uses its own.
     #[arg(long, default_value = "ota")]
@@ -173,9 +180,10 @@ fn config_from_args(args: &Args) -> anyhow::Result<TrainConfig> {
     cfg.lr = args.lr;
     cfg.warmup = args.warmup;
     cfg.weight_decay = args.weight_decay;
-    if args.ema == "off" {
-        cfg.ema = None;
-    }
+    cfg.ema = (args.ema == "on").then_some(EmaConfig {
+        decay: args.ema_decay,
+        tau: args.ema_tau,
+    });
     cfg.loss.assign.kind = args.assigner;
     cfg.loss.assign.z = args.z;
     cfg.loss.iou = args.loss_iou;
@@ -238,4 +246,42 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--ema-decay`: a number in [0, 1).
+fn parse_decay(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(d) if (0.0..1.0).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "`{s}` is not a decay in [0, 1) (e.g. 0.9999, or 0.998 for short legs)"
+        )),
+    }
+}
+
+/// `--ema-tau`: a positive number of steps.
+fn parse_tau(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t.is_finite() && t > 0.0 => Ok(t),
+        _ => Err(format!(
+            "`{s}` is not a positive number of steps (e.g. 2000, or 100 for short legs)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ema_settings_are_checked() {
+        assert_eq!(parse_decay("0.998"), Ok(0.998));
+        assert_eq!(parse_decay("0"), Ok(0.0));
+        for bad in ["1", "1.5", "-0.1", "NaN", "x"] {
+            assert!(parse_decay(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_tau("100"), Ok(100.0));
+        for bad in ["0", "-5", "inf", "NaN", ""] {
+            assert!(parse_tau(bad).is_err(), "{bad}");
+        }
+    }
 }

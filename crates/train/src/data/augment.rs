@@ -1,5 +1,7 @@
 //! Augmentation: the paper's rotation, translation and flipping, and phase-aware changes
 //! that leave a basin a basin (a constant phase offset, conjugation, added decorrelation).
+//! Offset and conjugation turn the *encoded* phasors ([`PhasorTurn`]): the encoding
+//! re-references every input to its own phasor sum and direction, which would undo them.
 //!
 //! Geometry is one affine map applied with nearest-neighbour sampling (wrapped phase must
 //! not be interpolated across a wrap). Flips, quarter turns and whole-pixel shifts are exact,
@@ -201,46 +203,80 @@ fn warp_box(b: &[f32; 4], m: &Affine, w: f32, h: f32) -> Option<[f32; 4]> {
     keep.then_some(clipped)
 }
 
-/// Phase-aware changes: offset, conjugation, decorrelation noise on the phasor (with the
-/// coherence lowered to the noisy phasor's expected coherence 1/(1 + 2σ²)).
-pub fn phase_changes<R: Rng>(sample: &mut Sample, cfg: &AugmentConfig, rng: &mut R) {
+/// A phase offset and conjugation for one sample, applied to its encoded phasors.
+///
+/// The encoding turns each input so its phasor sum points along 0 and its direction is
+/// canonical (`model::input::reference`). Turned before encoding, a tile would come out the
+/// same. But `detect` references whole windows of up to 2,048 px, where a basin's own
+/// offset and fringe direction against the window's reference are arbitrary: a network that
+/// only ever saw basin tiles referenced to themselves learns a convention windows break.
+/// Turned after encoding, training tiles show basins as windows do.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PhasorTurn {
+    /// Added to every phase, radians.
+    pub offset: f32,
+    /// φ → −φ, before the offset.
+    pub conjugate: bool,
+}
+
+impl PhasorTurn {
+    /// Turns the phasor planes of an encoded phase input (`[cos, sin, coherence]`, `n`
+    /// pixels each) in place: (cos φ, sin φ) → (cos φ', sin φ') with φ' = ±φ + offset. Pixels
+    /// without data (0, 0) stay so; the coherence plane is left alone.
+    pub fn apply(&self, encoded: &mut [f32], n: usize) {
+        let (cos, rest) = encoded.split_at_mut(n.min(encoded.len()));
+        let (so, co) = self.offset.sin_cos();
+        let sign = if self.conjugate { -1.0 } else { 1.0 };
+        for (c, s) in cos.iter_mut().zip(rest.iter_mut()) {
+            let (c0, s0) = (*c, sign * *s);
+            *c = c0 * co - s0 * so;
+            *s = s0 * co + c0 * so;
+        }
+    }
+}
+
+/// Phase-aware changes: decorrelation noise on the phasor (with the coherence lowered to the
+/// noisy phasor's expected coherence 1/(1 + 2σ²)), and the offset and conjugation to apply
+/// after encoding (`None` for pictures).
+pub fn phase_changes<R: Rng>(
+    sample: &mut Sample,
+    cfg: &AugmentConfig,
+    rng: &mut R,
+) -> Option<PhasorTurn> {
     let Planes::Phase { phase, coherence } = &mut sample.planes else {
-        return;
+        return None;
     };
     let offset = if cfg.phase_offset {
         rng.random_range(-std::f32::consts::PI..std::f32::consts::PI)
     } else {
         0.0
     };
-    let sign = if rng.random_bool(cfg.conjugate.clamp(0.0, 1.0)) {
-        -1.0
-    } else {
-        1.0
-    };
+    let conjugate = rng.random_bool(cfg.conjugate.clamp(0.0, 1.0));
     let sigma = if cfg.noise_max > 0.0 && rng.random_bool(cfg.noise_prob.clamp(0.0, 1.0)) {
         rng.random_range(0.0..cfg.noise_max) as f32
     } else {
         0.0
     };
-    for p in phase.iter_mut().filter(|p| p.is_finite()) {
-        let mut v = sign * *p + offset;
-        if sigma > 0.0 {
+    if sigma > 0.0 {
+        for p in phase.iter_mut().filter(|p| p.is_finite()) {
             let n1: f32 = StandardNormal.sample(rng);
             let n2: f32 = StandardNormal.sample(rng);
-            v = (v.sin() + sigma * n2).atan2(v.cos() + sigma * n1);
+            *p = (p.sin() + sigma * n2).atan2(p.cos() + sigma * n1);
         }
-        *p = insar::wrap(v);
+        if let Some(c) = coherence {
+            let factor = 1.0 / (1.0 + 2.0 * sigma * sigma);
+            c.iter_mut().for_each(|v| *v *= factor);
+        }
     }
-    if sigma > 0.0
-        && let Some(c) = coherence
-    {
-        let factor = 1.0 / (1.0 + 2.0 * sigma * sigma);
-        c.iter_mut().for_each(|v| *v *= factor);
-    }
+    Some(PhasorTurn { offset, conjugate })
 }
 
-/// Draws and applies one augmentation.
-pub fn augment<R: Rng>(sample: &mut Sample, cfg: &AugmentConfig, rng: &mut R) {
+/// Draws and applies one augmentation; returns the turn to apply to the encoded phasors.
+pub fn augment<R: Rng>(
+    sample: &mut Sample,
+    cfg: &AugmentConfig,
+    rng: &mut R,
+) -> Option<PhasorTurn> {
     let (w, h) = (sample.width, sample.height);
     let flip_lr = rng.random_bool(cfg.flip_lr.clamp(0.0, 1.0));
     let flip_ud = rng.random_bool(cfg.flip_ud.clamp(0.0, 1.0));
@@ -268,7 +304,7 @@ pub fn augment<R: Rng>(sample: &mut Sample, cfg: &AugmentConfig, rng: &mut R) {
     if m != Affine::compose(w, h, false, false, 0, 0.0, [0.0, 0.0]) {
         warp(sample, &m);
     }
-    phase_changes(sample, cfg, rng);
+    phase_changes(sample, cfg, rng)
 }
 
 /// Crops (at `origin`) or pads (bottom and right, with each plane's fill) to `tile × tile`,
@@ -413,7 +449,7 @@ mod tests {
     }
 
     #[test]
-    fn conjugation_and_offset_keep_phase_wrapped_and_deterministic() {
+    fn augment_is_deterministic_and_leaves_offset_and_direction_to_the_turn() {
         let cfg = AugmentConfig {
             conjugate: 1.0,
             noise_prob: 0.0,
@@ -421,19 +457,58 @@ mod tests {
         };
         let mut a = sample();
         let mut b = sample();
-        augment(&mut a, &cfg, &mut ChaCha8Rng::seed_from_u64(7));
-        augment(&mut b, &cfg, &mut ChaCha8Rng::seed_from_u64(7));
-        assert_eq!(a, b);
-        let p = phase(&a);
-        assert!(
-            p.iter()
-                .filter(|v| v.is_finite())
-                .all(|v| v.abs() <= std::f32::consts::PI)
+        let turn = augment(&mut a, &cfg, &mut ChaCha8Rng::seed_from_u64(7));
+        assert_eq!(
+            turn,
+            augment(&mut b, &cfg, &mut ChaCha8Rng::seed_from_u64(7))
         );
-        // Conjugation with offset: differences of neighbours keep their size, flip sign
-        // up to the geometric change, so |Δ| is 0.1 or 0.4 (rows) modulo 2π.
-        let d = insar::wrap(p[1] - p[0]).abs();
+        assert_eq!(a, b);
+        let turn = turn.expect("a phase sample has a turn");
+        assert!(turn.conjugate && turn.offset.abs() <= std::f32::consts::PI);
+        // The phase itself only moved: neighbours differ by 0.1 (columns) or 0.4 (rows).
+        let p = phase(&a);
+        let d = (p[1] - p[0]).abs();
         assert!((d - 0.1).abs() < 1e-4 || (d - 0.4).abs() < 1e-4, "{d}");
+    }
+
+    #[test]
+    fn turn_gives_the_phasors_of_the_turned_phase() {
+        let phases = [-3.0f32, -1.0, 0.0, 0.5, 2.9];
+        let n = phases.len() + 1; // and one pixel without data
+        for conjugate in [false, true] {
+            let turn = PhasorTurn {
+                offset: 1.3,
+                conjugate,
+            };
+            let mut x: Vec<f32> = phases.iter().map(|p| p.cos()).collect();
+            x.push(0.0);
+            x.extend(phases.iter().map(|p| p.sin()));
+            x.push(0.0);
+            x.extend([0.7; 6]);
+            turn.apply(&mut x, n);
+            for (i, &p) in phases.iter().enumerate() {
+                let want = if conjugate { -p } else { p } + 1.3;
+                assert!((x[i] - want.cos()).abs() < 1e-6, "cos {p} {conjugate}");
+                assert!((x[n + i] - want.sin()).abs() < 1e-6, "sin {p} {conjugate}");
+            }
+            assert_eq!((x[n - 1], x[2 * n - 1]), (0.0, 0.0));
+            assert!(x[2 * n..].iter().all(|&c| c == 0.7));
+        }
+    }
+
+    #[test]
+    fn pictures_have_no_turn() {
+        let mut s = Sample {
+            width: 2,
+            height: 1,
+            planes: Planes::Rgb([vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0, 6.0]]),
+            boxes: Vec::new(),
+        };
+        let cfg = AugmentConfig::default();
+        assert_eq!(
+            phase_changes(&mut s, &cfg, &mut ChaCha8Rng::seed_from_u64(3)),
+            None
+        );
     }
 
     #[test]
@@ -444,7 +519,14 @@ mod tests {
             ..AugmentConfig::none()
         };
         let mut s = sample();
-        phase_changes(&mut s, &cfg, &mut ChaCha8Rng::seed_from_u64(1));
+        let turn = phase_changes(&mut s, &cfg, &mut ChaCha8Rng::seed_from_u64(1));
+        assert_eq!(
+            turn,
+            Some(PhasorTurn {
+                offset: 0.0,
+                conjugate: false
+            })
+        );
         let Planes::Phase {
             coherence: Some(c), ..
         } = &s.planes

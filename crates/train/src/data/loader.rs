@@ -90,8 +90,12 @@ fn train_sample(
     };
     let origin = (slack(s.width, &mut rng), slack(s.height, &mut rng));
     fit_to_tile(&mut s, cfg.tile, origin);
-    augment(&mut s, &cfg.augment, &mut rng);
-    Ok((s.planes.encode(s.width, s.height)?, s.boxes))
+    let turn = augment(&mut s, &cfg.augment, &mut rng);
+    let mut x = s.planes.encode(s.width, s.height)?;
+    if let Some(turn) = turn {
+        turn.apply(&mut x, s.width * s.height);
+    }
+    Ok((x, s.boxes))
 }
 
 /// A validation sample: centre crop or pad to the tile, no augmentation.
@@ -273,6 +277,46 @@ mod tests {
         assert_eq!(&one[2..], &resumed[..]);
         assert_eq!(one[1].step, 1);
         assert_eq!(one[0].images.len(), 3 * 3 * 32 * 32);
+    }
+
+    /// The encoded phasors' sum direction and Σ sin 2φ of a `[3, n]` input.
+    fn reference_of(x: &[f32], n: usize) -> (f64, f64) {
+        let (cos, sin) = (&x[..n], &x[n..2 * n]);
+        let sc: f64 = cos.iter().map(|&c| f64::from(c)).sum();
+        let ss: f64 = sin.iter().map(|&s| f64::from(s)).sum();
+        let sin2: f64 = cos
+            .iter()
+            .zip(sin)
+            .map(|(&c, &s)| f64::from(2.0 * c * s))
+            .sum();
+        (ss.atan2(sc), sin2)
+    }
+
+    #[test]
+    fn training_tiles_keep_the_drawn_offset_and_direction() {
+        // Validation tiles are referenced to themselves, as the encoding does: sum along 0,
+        // Σ sin 2φ ≥ 0. Training tiles are turned after it, as a basin in a window is.
+        let (ds, _dir) = dataset(1);
+        let n = 32 * 32;
+        let (x, _) = eval_sample(&ds, 0, 32).expect("eval sample");
+        let (angle, sin2) = reference_of(&x, n);
+        assert!(angle.abs() < 1e-4 && sin2 >= 0.0, "{angle} {sin2}");
+        let mut c = cfg(1);
+        c.augment = AugmentConfig {
+            noise_prob: 0.0,
+            ..AugmentConfig::none()
+        };
+        c.augment.phase_offset = true;
+        c.augment.conjugate = 0.5;
+        let draws: Vec<(f64, f64)> = (0..16)
+            .map(|epoch| {
+                let (x, _) = train_sample(&ds, &c, epoch, 0).expect("train sample");
+                reference_of(&x, n)
+            })
+            .collect();
+        assert!(draws.iter().any(|(a, _)| a.abs() > 0.5), "{draws:?}");
+        assert!(draws.iter().any(|(_, s)| *s < -1.0), "{draws:?}");
+        assert!(draws.iter().any(|(_, s)| *s > 1.0), "{draws:?}");
     }
 
     #[test]

@@ -100,8 +100,9 @@ pub struct Args {
     /// and export it: on / off.
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     pub ema: String,
-    /// The EMA's decay d₀ (its horizon is ~1/(1 − d₀) steps). A leg of a few thousand steps
-    /// from `--init` averages over nothing with 0.9999: try 0.998 and `--ema-tau 100`.
+    /// The EMA's decay d₀ (its horizon is ~1/(1 − d₀) steps). With the defaults the decay is
+    /// only 0.39 at step 1,000, so a short leg from `--init` barely averages: try 0.998 and
+    /// `--ema-tau 100`.
     #[arg(long, default_value_t = 0.9999, value_parser = parse_decay)]
     pub ema_decay: f64,
     /// Steps τ over which the EMA's decay ramps up to d₀ (d₀·(1 − e^(−t/τ))).

@@ -303,11 +303,10 @@ mod tests {
         assert!(angle.abs() < 1e-4 && sin2 >= 0.0, "{angle} {sin2}");
         let mut c = cfg(1);
         c.augment = AugmentConfig {
-            noise_prob: 0.0,
+            phase_offset: true,
+            conjugate: 0.5,
             ..AugmentConfig::none()
         };
-        c.augment.phase_offset = true;
-        c.augment.conjugate = 0.5;
         let draws: Vec<(f64, f64)> = (0..16)
             .map(|epoch| {
                 let (x, _) = train_sample(&ds, &c, epoch, 0).expect("train sample");

@@ -89,14 +89,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// `--min-overlap`: a share in (0, 1] (0 would link footprints that merely touch).
 fn overlap_share(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|e| format!("{s:?} is not a number: {e}"))?;
-    if v > 0.0 && v <= 1.0 {
-        Ok(v)
-    } else {
-        Err(format!("{s} is outside (0, 1]"))
-    }
+    super::number_in(s, |&v: &f64| v > 0.0 && v <= 1.0, "(0, 1]")
 }
 
 /// `merged.gpkg` → `merged.tracks.csv`.

@@ -30,17 +30,33 @@ pub fn batch_size(max: u64) -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::new().range(1..=max)
 }
 
-/// A clap value parser for a strength in [0, 1] (Goldstein's α), so a bad value is refused
-/// with its range before any work starts.
-pub fn unit_interval(s: &str) -> Result<f32, String> {
-    let v: f32 = s
+/// A clap value parser's body for a number that must pass `ok`: refused with `range` (as
+/// "[0, 1)") before any work starts.
+pub fn number_in<T: std::str::FromStr>(
+    s: &str,
+    ok: impl Fn(&T) -> bool,
+    range: &str,
+) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let v: T = s
         .parse()
         .map_err(|e| format!("{s:?} is not a number: {e}"))?;
-    if v.is_finite() && (0.0..=1.0).contains(&v) {
+    if ok(&v) {
         Ok(v)
     } else {
-        Err(format!("{s} is outside [0, 1]"))
+        Err(format!("{s} is outside {range}"))
     }
+}
+
+/// A clap value parser for a strength in [0, 1] (Goldstein's α).
+pub fn unit_interval(s: &str) -> Result<f32, String> {
+    number_in(
+        s,
+        |v: &f32| v.is_finite() && (0.0..=1.0).contains(v),
+        "[0, 1]",
+    )
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it and a rename, so a reader

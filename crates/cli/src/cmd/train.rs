@@ -251,22 +251,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// `--ema-decay`: a number in [0, 1).
 fn parse_decay(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(d) if (0.0..1.0).contains(&d) => Ok(d),
-        _ => Err(format!(
-            "`{s}` is not a decay in [0, 1) (e.g. 0.9999, or 0.998 for short legs)"
-        )),
-    }
+    super::number_in(s, |v: &f64| (0.0..1.0).contains(v), "[0, 1)")
 }
 
 /// `--ema-tau`: a positive number of steps.
 fn parse_tau(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(t) if t.is_finite() && t > 0.0 => Ok(t),
-        _ => Err(format!(
-            "`{s}` is not a positive number of steps (e.g. 2000, or 100 for short legs)"
-        )),
-    }
+    super::number_in(s, |&v: &f64| v.is_finite() && v > 0.0, "(0, ∞)")
 }
 
 #[cfg(test)]
